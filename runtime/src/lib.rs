@@ -1,0 +1,3 @@
+//! Coda (work in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
