@@ -1,0 +1,206 @@
+//! The [`Handler`] trait, its closure form, and how events are decoded ([`FromEvent`]).
+
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+
+use crate::diagnostic::readable_type_name;
+use crate::{Context, Diagnostic, IntoReply};
+
+/// A Lambda function: called once per event with the decoded event and its [`Context`].
+///
+/// Closures and functions `FnMut(Event, &mut Context) -> Result<Output, Diagnostic>` are
+/// handlers already; implement the trait for a struct when the handler keeps state (a
+/// connection, a cache) or wants its own error type. The `M` parameter only tells the two
+/// forms apart; leave it out when implementing the trait.
+///
+/// ```
+/// use coda::{Context, Handler};
+///
+/// struct Counter { seen: u64 }
+///
+/// impl Handler for Counter {
+///     type Event = serde_json::Value;
+///     type Output = u64;
+///     type Error = std::io::Error;
+///
+///     fn call(&mut self, _event: serde_json::Value, _ctx: &mut Context) -> Result<u64, std::io::Error> {
+///         self.seen += 1;
+///         Ok(self.seen)
+///     }
+/// }
+/// ```
+pub trait Handler<M = ()> {
+    /// The event type: any `serde` type (JSON), or [`Bytes`] for the raw payload.
+    type Event: FromEvent;
+    /// What a successful call returns: any `Serialize` type, or a [`crate::Reply`].
+    type Output: IntoReply;
+    /// The error type; anything that converts into a [`Diagnostic`].
+    type Error: Into<Diagnostic>;
+
+    /// Handles one event.
+    fn call(&mut self, event: Self::Event, ctx: &mut Context) -> Result<Self::Output, Self::Error>;
+}
+
+/// Marks the closure form of [`Handler`] (`FnMut(Event, &mut Context) -> Result<Output,
+/// Diagnostic>`); never named by users.
+pub struct FnHandler<E, O>(PhantomData<fn(E) -> O>);
+
+impl<F, E, O> Handler<FnHandler<E, O>> for F
+where
+    F: FnMut(E, &mut Context) -> Result<O, Diagnostic>,
+    E: FromEvent,
+    O: IntoReply,
+{
+    type Event = E;
+    type Output = O;
+    type Error = Diagnostic;
+
+    fn call(&mut self, event: E, ctx: &mut Context) -> Result<O, Diagnostic> {
+        self(event, ctx)
+    }
+}
+
+/// How an event payload becomes the handler's event type.
+///
+/// Implemented for every `serde::de::DeserializeOwned` type (the payload is JSON) and for
+/// [`Bytes`] (the payload as it came, for non-JSON events).
+pub trait FromEvent: Sized {
+    /// Decodes the payload. `payload` may be taken (for raw bytes) or only read.
+    /// A failure becomes a `Runtime.UnmarshalError` and the handler is not called.
+    fn from_event(payload: &mut Vec<u8>) -> Result<Self, Diagnostic>;
+}
+
+impl<T: DeserializeOwned> FromEvent for T {
+    fn from_event(payload: &mut Vec<u8>) -> Result<Self, Diagnostic> {
+        match serde_json::from_slice(payload) {
+            Ok(value) => Ok(value),
+            // Decode again only on failure, tracking the path, to name where it went wrong.
+            Err(_) => Err(unmarshal_error::<T>(payload)),
+        }
+    }
+}
+
+fn unmarshal_error<T: DeserializeOwned>(payload: &[u8]) -> Diagnostic {
+    let type_name = readable_type_name(std::any::type_name::<T>());
+    let message = if payload.iter().all(u8::is_ascii_whitespace) {
+        format!("could not decode the event as {type_name}: the event is empty")
+    } else {
+        let mut de = serde_json::Deserializer::from_slice(payload);
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Err(e) if e.path().to_string() != "." => {
+                format!(
+                    "could not decode the event as {type_name}: at `{}`: {}",
+                    e.path(),
+                    e.inner()
+                )
+            }
+            Err(e) => format!("could not decode the event as {type_name}: {}", e.inner()),
+            // The value decoded; what failed is what follows it.
+            Ok(_) => match de.end() {
+                Err(e) => format!("could not decode the event as {type_name}: {e}"),
+                Ok(()) => format!("could not decode the event as {type_name}"),
+            },
+        }
+    };
+    Diagnostic::new("Runtime.UnmarshalError", message)
+}
+
+/// A raw event payload (or response body): the bytes exactly as they came.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Bytes(Vec<u8>);
+
+impl Bytes {
+    /// The bytes as a vector.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+
+    /// The bytes as UTF-8 text, when they are.
+    pub fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+}
+
+impl FromEvent for Bytes {
+    fn from_event(payload: &mut Vec<u8>) -> Result<Self, Diagnostic> {
+        Ok(Bytes(std::mem::take(payload)))
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Bytes {
+        Bytes(v)
+    }
+}
+
+impl From<Bytes> for Vec<u8> {
+    fn from(b: Bytes) -> Vec<u8> {
+        b.0
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_str() {
+            Some(text) => write!(f, "Bytes({text:?})"),
+            None => write!(f, "Bytes({} bytes)", self.0.len()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Order {
+        id: String,
+        items: Vec<Item>,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Item {
+        cents: u64,
+    }
+
+    /// §9 #10–#11: decode failures name the type and the JSON path, and say when it is empty.
+    #[test]
+    fn unmarshal_errors_name_the_path() {
+        let mut bad = br#"{"id":"o-1","items":[{"cents":1},{"cents":"two"}]}"#.to_vec();
+        let d = Order::from_event(&mut bad).unwrap_err();
+        assert_eq!(d.error_type(), "Runtime.UnmarshalError");
+        assert!(d.message().contains("Order"), "{}", d.message());
+        assert!(d.message().contains("items[1].cents"), "{}", d.message());
+
+        let d = Order::from_event(&mut Vec::new()).unwrap_err();
+        assert!(
+            d.message().contains("the event is empty"),
+            "{}",
+            d.message()
+        );
+
+        let d = Order::from_event(&mut b"not json".to_vec()).unwrap_err();
+        assert!(d.message().contains("expected"), "{}", d.message());
+
+        let d = Order::from_event(&mut br#"{"id":"x","items":[]} trailing"#.to_vec()).unwrap_err();
+        assert!(d.message().contains("trailing"), "{}", d.message());
+    }
+
+    /// Raw events are handed over without copying or decoding.
+    #[test]
+    fn bytes_take_the_payload() {
+        let mut payload = vec![0xff, 0x00, b'a'];
+        let b = Bytes::from_event(&mut payload).unwrap();
+        assert_eq!(&*b, &[0xff, 0x00, b'a']);
+        assert!(payload.is_empty());
+    }
+}

@@ -1,0 +1,125 @@
+//! [`Invocation`]: what `GET /next` returned, read leniently (`runtime-api.md` §2.2, §9).
+//!
+//! Header problems never stop the loop: a missing or invalid deadline means "no deadline",
+//! a missing ARN is empty, empty optional headers are absent (§2.2, §9 #6–#7). What was
+//! wrong is kept in `warnings` so the loop can log it against the request id.
+
+use std::sync::Arc;
+
+use crate::headers;
+
+/// One event handed out by `/next`.
+#[derive(Debug, Default)]
+pub(crate) struct Invocation {
+    pub(crate) request_id: Arc<str>,
+    pub(crate) deadline_ms: Option<u64>,
+    pub(crate) function_arn: String,
+    pub(crate) trace_id: Option<String>,
+    pub(crate) client_context: Option<String>,
+    pub(crate) cognito_identity: Option<String>,
+    pub(crate) tenant_id: Option<String>,
+    pub(crate) invocation_id: Option<String>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Invocation {
+    /// Reads the headers of a `/next` answer. `None` when there is no usable request id
+    /// (§9 #5): such an event cannot be answered.
+    pub(crate) fn from_headers<'a>(
+        headers: impl Iterator<Item = (&'a str, &'a [u8])>,
+    ) -> Option<Invocation> {
+        let mut inv = Invocation::default();
+        let mut request_id = None;
+        let mut deadline = None;
+        for (name, raw) in headers {
+            let value = || String::from_utf8_lossy(raw).trim().to_owned();
+            let optional = || Some(value()).filter(|v| !v.is_empty());
+            match name {
+                headers::REQUEST_ID => request_id = optional(),
+                headers::DEADLINE_MS => deadline = Some(value()),
+                headers::FUNCTION_ARN => inv.function_arn = value(),
+                headers::TRACE_ID => inv.trace_id = optional(),
+                headers::CLIENT_CONTEXT => inv.client_context = optional(),
+                headers::COGNITO_IDENTITY => inv.cognito_identity = optional(),
+                headers::TENANT_ID => inv.tenant_id = optional(),
+                headers::INVOCATION_ID => inv.invocation_id = optional(),
+                "content-type" => inv.content_type = optional(),
+                _ => {}
+            }
+        }
+        inv.request_id = Arc::from(request_id?);
+        match deadline.as_deref() {
+            None => inv
+                .warnings
+                .push("no Lambda-Runtime-Deadline-Ms header: no deadline".into()),
+            Some(text) => match text.parse::<u64>() {
+                Ok(ms) => inv.deadline_ms = Some(ms),
+                Err(_) => inv.warnings.push(format!(
+                    "ignoring invalid Lambda-Runtime-Deadline-Ms {text:?}: no deadline"
+                )),
+            },
+        }
+        if inv.function_arn.is_empty() {
+            inv.warnings
+                .push("no Lambda-Runtime-Invoked-Function-Arn header".into());
+        }
+        Some(inv)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Option<Invocation> {
+        Invocation::from_headers(pairs.iter().map(|(k, v)| (*k, v.as_bytes())))
+    }
+
+    /// §2.2: every header lands in its field.
+    #[test]
+    fn reads_every_header() {
+        let inv = parse(&[
+            (headers::REQUEST_ID, "r-1"),
+            (headers::DEADLINE_MS, "1700000000000"),
+            (
+                headers::FUNCTION_ARN,
+                "arn:aws:lambda:us-east-1:1:function:f",
+            ),
+            (headers::TRACE_ID, "Root=1-a;Sampled=1"),
+            (headers::CLIENT_CONTEXT, "{}"),
+            (headers::COGNITO_IDENTITY, "{}"),
+            (headers::TENANT_ID, "t-1"),
+            (headers::INVOCATION_ID, "i-1"),
+            ("content-type", "application/json"),
+        ])
+        .unwrap();
+        assert_eq!(&*inv.request_id, "r-1");
+        assert_eq!(inv.deadline_ms, Some(1_700_000_000_000));
+        assert_eq!(inv.trace_id.as_deref(), Some("Root=1-a;Sampled=1"));
+        assert_eq!(inv.tenant_id.as_deref(), Some("t-1"));
+        assert_eq!(inv.invocation_id.as_deref(), Some("i-1"));
+        assert!(inv.warnings.is_empty());
+    }
+
+    /// §9 #5–#7: no request id cannot be answered; empty is absent; a bad deadline is none.
+    #[test]
+    fn lenient_reading() {
+        assert!(parse(&[(headers::DEADLINE_MS, "1")]).is_none());
+        assert!(parse(&[(headers::REQUEST_ID, "  ")]).is_none());
+        let inv = parse(&[
+            (headers::REQUEST_ID, "r"),
+            (headers::DEADLINE_MS, "soon"),
+            (headers::TRACE_ID, ""),
+            (headers::CLIENT_CONTEXT, ""),
+            (headers::COGNITO_IDENTITY, ""),
+        ])
+        .unwrap();
+        assert_eq!(inv.deadline_ms, None);
+        assert_eq!(
+            (inv.trace_id, inv.client_context, inv.cognito_identity),
+            (None, None, None)
+        );
+        assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
+    }
+}

@@ -1,0 +1,229 @@
+//! The invoke loop: next → decode → call → answer → deferred work → next. The only module
+//! that sequences the protocol; which failures end it is decided by [`crate::client`]'s
+//! status policy and the one `match` on each call's result below.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use crate::client::{Addressee, Client, Delivery, StreamFailure};
+use crate::config::Config;
+use crate::deferred::DeferredSummary;
+use crate::handler::FromEvent;
+use crate::job::InvocationResult;
+use crate::reply::Body;
+use crate::trace_env::TraceEnv;
+use crate::worker::Worker;
+use crate::{ApiError, Context, Diagnostic, Handler, IntoReply, Reply, logger};
+
+/// What happened in one invocation, for [`crate::Runtime::on_invocation`] observers.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InvocationReport {
+    /// The request id.
+    pub request_id: String,
+    /// Success, or the error the caller received.
+    pub result: InvocationResult,
+    /// What the Runtime API said to the answer.
+    pub delivery: Delivery,
+    /// From the event's arrival to the answer's acceptance: what the caller waited for.
+    pub answered_after: Duration,
+    /// From the event's arrival to the end of deferred work: the invocation's duration.
+    pub finished_after: Duration,
+    /// How deferred and spawned work ended.
+    pub deferred: DeferredSummary,
+}
+
+pub(crate) type Observer = Box<dyn FnMut(&InvocationReport) + Send>;
+
+/// Loop settings taken from the [`crate::Runtime`].
+pub(crate) struct Settings {
+    pub(crate) config: Config,
+    pub(crate) margin: Duration,
+    pub(crate) publish_trace_id: bool,
+    pub(crate) observer: Option<Observer>,
+}
+
+/// Serves events until the Runtime API fails; returns why it stopped.
+pub(crate) fn serve<H: Handler<M>, M>(
+    settings: &mut Settings,
+    client: &mut Client,
+    handler: &mut H,
+) -> ApiError {
+    let mut payload = Vec::with_capacity(16 * 1024);
+    let mut trace_env =
+        (settings.publish_trace_id && settings.config.max_concurrency == 1).then(TraceEnv::new);
+    let mut worker: Option<Worker> = None;
+    let mut cold_start = true;
+    loop {
+        let mut invocation = match client.next(&mut payload) {
+            Ok(invocation) => invocation,
+            Err(e) => return e,
+        };
+        let warnings = std::mem::take(&mut invocation.warnings);
+        let mut ctx = Context::new(
+            invocation,
+            settings.config.function.clone(),
+            cold_start,
+            settings.margin,
+        );
+        cold_start = false;
+        logger::set_request_id(Some(ctx.request_id_arc().clone()));
+        for warning in warnings {
+            log::warn!("{warning}");
+        }
+        if let Some(env) = trace_env.as_mut() {
+            env.publish(ctx.trace_id());
+        }
+
+        let answer = call(handler, &mut payload, &mut ctx);
+        let mut work = std::mem::take(&mut ctx.work);
+        let to = Addressee {
+            request_id: ctx.request_id(),
+            invocation_id: ctx.invocation_id(),
+        };
+        let sent = match answer {
+            Ok(reply) => {
+                for task in reply.tasks {
+                    work.push(task);
+                }
+                send(client, &to, reply.body, reply.content_type.as_deref())
+            }
+            Err(error) => post_error(client, &to, error),
+        };
+        let (delivery, result) = match sent {
+            Ok(sent) => sent,
+            Err(fatal) => return fatal,
+        };
+        let answered_after = ctx.received_at().elapsed();
+
+        let deferred = if work.is_empty() {
+            DeferredSummary::default()
+        } else {
+            work.finish(ctx.job(Some(result.clone())), &mut worker)
+        };
+        if let Some(observe) = settings.observer.as_mut() {
+            observe(&InvocationReport {
+                request_id: ctx.request_id().to_owned(),
+                result,
+                delivery,
+                answered_after,
+                finished_after: ctx.received_at().elapsed(),
+                deferred,
+            });
+        }
+        logger::set_request_id(None);
+    }
+}
+
+/// Decodes the event and calls the handler, with panics caught (§9 #16).
+fn call<H: Handler<M>, M>(
+    handler: &mut H,
+    payload: &mut Vec<u8>,
+    ctx: &mut Context,
+) -> Result<Reply, Diagnostic> {
+    let event = H::Event::from_event(payload)?;
+    match catch_unwind(AssertUnwindSafe(|| {
+        handler.call(event, ctx).map(IntoReply::into_reply)
+    })) {
+        Ok(Ok(reply)) => Ok(reply),
+        Ok(Err(error)) => Err(error.into()),
+        Err(payload) => Err(panic_diagnostic(payload.as_ref())),
+    }
+}
+
+/// The diagnostic reported for a handler panic.
+pub(crate) fn panic_diagnostic(payload: &(dyn std::any::Any + Send)) -> Diagnostic {
+    let message = crate::deferred::panic_message(payload);
+    Diagnostic::new(
+        "Runtime.HandlerPanic",
+        format!("the handler panicked: {message}"),
+    )
+}
+
+type Sent = Result<(Delivery, InvocationResult), ApiError>;
+
+fn send(client: &mut Client, to: &Addressee<'_>, body: Body, content_type: Option<&str>) -> Sent {
+    let delivered = |delivery: Delivery| {
+        let result = match &delivery {
+            Delivery::Accepted => InvocationResult::Succeeded,
+            Delivery::Rejected { status, body } => {
+                InvocationResult::Failed(rejection(*status, body))
+            }
+        };
+        log_rejection(to.request_id, &delivery, "response");
+        (delivery, result)
+    };
+    match body {
+        Body::Json(Ok(bytes)) => client
+            .respond(to, &bytes, content_type.unwrap_or("application/json"))
+            .map(delivered),
+        Body::Raw(bytes) => client
+            .respond(
+                to,
+                &bytes,
+                content_type.unwrap_or("application/octet-stream"),
+            )
+            .map(delivered),
+        Body::Json(Err(error)) => post_error(client, to, error),
+        Body::Stream(stream) => {
+            match client.stream(
+                to,
+                content_type.unwrap_or("application/octet-stream"),
+                stream,
+            ) {
+                Ok((delivery, None)) => Ok(delivered(delivery)),
+                Ok((delivery, Some(error))) => {
+                    log::error!("streamed response failed mid-stream, sent as trailers: {error}");
+                    log_rejection(to.request_id, &delivery, "response");
+                    Ok((delivery, InvocationResult::Failed(error)))
+                }
+                Err(StreamFailure::BeforeStart(error)) => post_error(client, to, error),
+                Err(StreamFailure::Api(e)) => Err(e),
+            }
+        }
+    }
+}
+
+fn post_error(client: &mut Client, to: &Addressee<'_>, error: Diagnostic) -> Sent {
+    log::error!("invocation failed: {error}");
+    let delivery = client.fail(to, &error)?;
+    log_rejection(to.request_id, &delivery, "error");
+    Ok((delivery, InvocationResult::Failed(error)))
+}
+
+/// What the caller receives when the Runtime API refused an answer.
+fn rejection(status: u16, body: &str) -> Diagnostic {
+    match status {
+        413 => Diagnostic::new(
+            "Function.ResponseSizeTooLarge",
+            "the response is over Lambda's 6 MB limit",
+        ),
+        410 => Diagnostic::new(
+            "Sandbox.Timedout",
+            "the invocation timed out before its answer arrived",
+        ),
+        _ => Diagnostic::new(
+            "Runtime.AnswerRejected",
+            format!("the Runtime API refused the answer ({status}): {body}"),
+        ),
+    }
+}
+
+fn log_rejection(request_id: &str, delivery: &Delivery, what: &str) {
+    let Delivery::Rejected { status, body } = delivery else {
+        return;
+    };
+    let why = match status {
+        400 => "the Runtime API does not know this request id",
+        403 => "the invocation was already answered",
+        410 => "the invocation timed out before the answer arrived",
+        413 => {
+            "the answer is over the size limit; the caller receives Function.ResponseSizeTooLarge (no /error is posted)"
+        }
+        _ => "the Runtime API refused it",
+    };
+    log::warn!(
+        "{what} for {request_id} refused with status {status}: {why}; continuing ({})",
+        body.trim()
+    );
+}

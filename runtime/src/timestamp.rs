@@ -1,0 +1,59 @@
+//! RFC 3339 UTC timestamps with millisecond precision, for log lines (`runtime-api.md` §7.9).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out`. Times before 1970 print as the
+/// epoch: the wall clock of a Lambda sandbox never goes there.
+pub(crate) fn write_rfc3339(time: SystemTime, out: &mut String) {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let millis = since.subsec_millis();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    );
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(ms: u64) -> String {
+        let mut s = String::new();
+        write_rfc3339(UNIX_EPOCH + Duration::from_millis(ms), &mut s);
+        s
+    }
+
+    /// Known instants, including a leap day and the end of a century.
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(at(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(at(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(at(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
+        assert_eq!(at(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
+    }
+}
