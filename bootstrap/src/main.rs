@@ -1,1 +1,64 @@
-fn main() {}
+//! `coda`: the command-line companion of the Coda Lambda runtime.
+//!
+//! For now it has one command, `coda package`, which checks a compiled
+//! binary against Lambda's `provided.al2023` runtime and writes the zip to
+//! deploy. `main` stays thin: parse the arguments, run the command, and on
+//! failure print the error once and exit with 2 (usage) or 1 (anything else).
+
+#![forbid(unsafe_code)]
+#![warn(clippy::missing_docs_in_private_items)]
+// File data must never cause a panic: no unchecked indexing or unwrapping
+// outside tests (`elf.rs` also forbids unchecked arithmetic).
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)
+)]
+
+mod archive;
+mod cli;
+mod elf;
+mod error;
+mod glibc;
+mod package;
+#[cfg(test)]
+mod testelf;
+
+use std::error::Error as _;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use cli::Command;
+use error::Error;
+
+/// Runs the command and turns its outcome into the exit status.
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let mut stderr = std::io::stderr().lock();
+            // If stderr itself is gone there is nowhere left to report to.
+            let _ = writeln!(stderr, "coda: {error}");
+            let mut source = error.source();
+            while let Some(cause) = source {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+                source = cause.source();
+            }
+            error.exit_code()
+        }
+    }
+}
+
+/// Parses the command line and runs the command it names.
+fn run() -> Result<(), Error> {
+    let command = cli::parse(std::env::args_os().skip(1))?;
+    let mut stdout = std::io::stdout().lock();
+    match command {
+        Command::Help => stdout.write_all(cli::USAGE.as_bytes()),
+        Command::Package(args) => {
+            let report = package::package(&args)?;
+            write!(stdout, "{report}")
+        }
+    }
+    .and_then(|()| stdout.flush())
+    .map_err(Error::Stdout)
+}

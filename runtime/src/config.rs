@@ -78,7 +78,7 @@ impl Endpoint {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
-        let port = authority.rsplit_once(':').map(|(host, port)| (host, port));
+        let port = authority.rsplit_once(':');
         match port {
             Some((host, port))
                 if !host.is_empty()

@@ -207,15 +207,20 @@ impl Context {
         F: FnOnce(&Job) -> R + Send + 'static,
         R: TaskResult,
     {
-        let job = self.job(None);
+        let job = self.job(None, None);
         self.work.spawn(Task::new(When::Always, f), job);
     }
 
     /// The budget-carrying context for work of this invocation.
-    pub(crate) fn job(&self, result: Option<crate::InvocationResult>) -> Job {
+    pub(crate) fn job(
+        &self,
+        result: Option<crate::InvocationResult>,
+        answered_at: Option<Instant>,
+    ) -> Job {
         Job {
             request_id: self.request_id.clone(),
             started: self.received_at,
+            answered_at,
             budget_end: self
                 .deadline_at
                 .map(|at| at.checked_sub(self.margin).unwrap_or(self.received_at)),

@@ -55,12 +55,12 @@ pub(crate) enum When {
 
 impl When {
     fn applies(self, result: &InvocationResult) -> bool {
-        match (self, result) {
-            (When::Always, _) => true,
-            (When::Success, InvocationResult::Succeeded) => true,
-            (When::Failure, InvocationResult::Failed(_)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, result),
+            (When::Always, _)
+                | (When::Success, InvocationResult::Succeeded)
+                | (When::Failure, InvocationResult::Failed(_))
+        )
     }
 }
 

@@ -26,6 +26,7 @@ pub enum InvocationResult {
 pub struct Job {
     pub(crate) request_id: Arc<str>,
     pub(crate) started: Instant,
+    pub(crate) answered_at: Option<Instant>,
     pub(crate) budget_end: Option<Instant>,
     pub(crate) result: Option<InvocationResult>,
 }
@@ -52,6 +53,13 @@ impl Job {
     /// Time since the invocation's event arrived from `/next`.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
+    }
+
+    /// How long after the event's arrival the Runtime API accepted the answer: the caller's
+    /// wait. `None` for spawned work, which starts before the answer.
+    pub fn answered_after(&self) -> Option<Duration> {
+        self.answered_at
+            .map(|at| at.saturating_duration_since(self.started))
     }
 
     /// How the invocation ended; `None` for spawned work, which starts before the end.

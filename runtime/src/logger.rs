@@ -92,6 +92,11 @@ impl LambdaLogger {
         )
     }
 
+    /// The line format.
+    pub fn format(&self) -> LogFormat {
+        self.format
+    }
+
     /// Installs this logger as the `log` facade's logger and sets the maximum level.
     /// Returns `false` (and changes nothing) when a logger is already installed.
     pub fn install(self) -> bool {
@@ -215,7 +220,8 @@ pub(crate) mod captures {
     use super::*;
 
     static ACTIVE: AtomicUsize = AtomicUsize::new(0);
-    static WATCHES: Mutex<Vec<(Arc<str>, Arc<Mutex<Vec<String>>>)>> = Mutex::new(Vec::new());
+    type Lines = Arc<Mutex<Vec<String>>>;
+    static WATCHES: Mutex<Vec<(Arc<str>, Lines)>> = Mutex::new(Vec::new());
 
     /// Lines carrying `request_id` are copied into the returned buffer until the watch is dropped.
     pub(crate) struct Watch {

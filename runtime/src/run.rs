@@ -3,7 +3,7 @@
 //! status policy and the one `match` on each call's result below.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::client::{Addressee, Client, Delivery, StreamFailure};
 use crate::config::Config;
@@ -21,6 +21,8 @@ use crate::{ApiError, Context, Diagnostic, Handler, IntoReply, Reply, logger};
 pub struct InvocationReport {
     /// The request id.
     pub request_id: String,
+    /// When the event arrived from `/next`; the durations below count from here.
+    pub received_at: std::time::Instant,
     /// Success, or the error the caller received.
     pub result: InvocationResult,
     /// What the Runtime API said to the answer.
@@ -94,16 +96,21 @@ pub(crate) fn serve<H: Handler<M>, M>(
             Ok(sent) => sent,
             Err(fatal) => return fatal,
         };
-        let answered_after = ctx.received_at().elapsed();
+        let answered_at = Instant::now();
+        let answered_after = answered_at.saturating_duration_since(ctx.received_at());
 
         let deferred = if work.is_empty() {
             DeferredSummary::default()
         } else {
-            work.finish(ctx.job(Some(result.clone())), &mut worker)
+            work.finish(
+                ctx.job(Some(result.clone()), Some(answered_at)),
+                &mut worker,
+            )
         };
         if let Some(observe) = settings.observer.as_mut() {
             observe(&InvocationReport {
                 request_id: ctx.request_id().to_owned(),
+                received_at: ctx.received_at(),
                 result,
                 delivery,
                 answered_after,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::client::{Client, Delivery};
 use crate::run::{InvocationReport, Settings, serve};
-use crate::{Config, ConfigError, Diagnostic, Error, Handler, LambdaLogger};
+use crate::{Config, ConfigError, Diagnostic, Error, Handler, LambdaLogger, LogFormat};
 
 /// Default safety margin between the end of deferred work and the invocation deadline.
 pub const DEFAULT_DEFERRED_MARGIN: Duration = Duration::from_millis(100);
@@ -172,11 +172,27 @@ where
     I: FnOnce() -> Result<H, Diagnostic>,
     H: Handler<M>,
 {
-    LambdaLogger::from_env().install();
+    let logger = LambdaLogger::from_env();
+    let format = logger.format();
+    logger.install();
     let error = match Runtime::from_env() {
         Ok(runtime) => runtime.start(init),
         Err(e) => Error::Config(e),
     };
-    eprintln!("coda: {error}");
+    // One line, in the format Lambda parses: JSON when the function logs JSON.
+    let message = format!("coda: {error}");
+    match format {
+        LogFormat::Json => {
+            let mut line = String::new();
+            LambdaLogger::new(format, log::LevelFilter::Error).format_line(
+                log::Level::Error,
+                &message,
+                None,
+                &mut line,
+            );
+            eprintln!("{line}");
+        }
+        LogFormat::Text => eprintln!("{message}"),
+    }
     std::process::exit(1)
 }

@@ -188,10 +188,10 @@ impl ResponseStream {
 
     /// Ends the stream (with error trailers when `error` is set) and reads the answer.
     pub(crate) fn finish(mut self, error: Option<Diagnostic>) -> io::Result<StreamEnd> {
-        if self.socket.is_none() {
-            if let Some(error) = error {
-                return Ok(StreamEnd::FailedBeforeStart(error));
-            }
+        if self.socket.is_none()
+            && let Some(error) = error
+        {
+            return Ok(StreamEnd::FailedBeforeStart(error));
         }
         self.start()?;
         let mut tail = b"0\r\n".to_vec();

@@ -103,10 +103,10 @@ impl TraceEnv {
             }
             return;
         };
-        if let Some(active) = self.active {
-            if &self.buffers[active].contents()[NAME.len() + 1..] == value.as_bytes() {
-                return;
-            }
+        if let Some(active) = self.active
+            && &self.buffers[active].contents()[NAME.len() + 1..] == value.as_bytes()
+        {
+            return;
         }
         let next = self.active.map_or(0, |a| 1 - a);
         self.buffers[next].write(value);

@@ -1,1 +1,365 @@
-//! The local Runtime API server.
+//! The embedded emulator: a real HTTP/1.1 Lambda Runtime API server on `127.0.0.1`, built on
+//! `std::net` and `httparse`.
+//!
+//! It hands events to a runtime, records what the runtime posts with RAPID's status codes,
+//! and lets a caller get the answer **at `/response` time** ([`PendingInvocation::answer`])
+//! while also being able to wait for the invocation's end, the runtime's next `/next`
+//! ([`PendingInvocation::finished`]).
+//!
+//! ```
+//! use std::time::Duration;
+//! use coda::emulator::{Emulator, Invoke};
+//! use coda::{Config, Context, Diagnostic, Runtime};
+//!
+//! let emulator = Emulator::start().unwrap();
+//! let runtime = Runtime::new(Config::for_runtime_api(&emulator.runtime_api()).unwrap());
+//! let serving = std::thread::spawn(move || {
+//!     runtime.run(|n: u64, _ctx: &mut Context| Ok::<_, Diagnostic>(n * 2))
+//! });
+//! let pending = emulator.invoke(Invoke::new("21"));
+//! assert_eq!(pending.answer(Duration::from_secs(10)).unwrap().payload, b"42");
+//! pending.finished(Duration::from_secs(10)).unwrap(); // the runtime is parked on /next
+//! drop(emulator); // shuts down: the parked /next gets a 500 and the loop returns
+//! let stopped = serving.join().unwrap();
+//! assert!(stopped.to_string().contains("status 500"));
+//! ```
+//!
+//! Modules: `wire` (sans-IO HTTP parsing), `route` (which endpoint), `state` (queue,
+//! invocations, one condition variable), `server` (sockets), `runtime_api` (the endpoints),
+//! `invoke` (the caller's side), `ids` (fresh request and trace ids).
+
+mod ids;
+mod invoke;
+mod route;
+mod runtime_api;
+mod server;
+mod state;
+mod wire;
+
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub use invoke::{Answer, Finished, Invoke, PendingInvocation, WaitError};
+
+use crate::headers;
+use invoke::DeadlineSpec;
+use state::{Queued, Shared, Slot};
+
+/// The emulated function's settings.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    pub(crate) function_name: String,
+    pub(crate) version: String,
+    pub(crate) memory_mb: u32,
+    pub(crate) timeout: Duration,
+    pub(crate) region: String,
+    pub(crate) account_id: String,
+    pub(crate) path_prefix: String,
+    pub(crate) trace_ids: bool,
+    pub(crate) concurrency: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            function_name: "function".into(),
+            version: "$LATEST".into(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(3),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            path_prefix: String::new(),
+            trace_ids: true,
+            concurrency: 1,
+        }
+    }
+}
+
+/// Builds an [`Emulator`] with settings other than the defaults.
+#[derive(Clone, Debug)]
+pub struct EmulatorBuilder {
+    config: EmulatorConfig,
+    bind: SocketAddr,
+}
+
+impl EmulatorBuilder {
+    /// The function name (default `function`, as the AWS emulator uses).
+    pub fn function_name(mut self, name: impl Into<String>) -> Self {
+        self.config.function_name = name.into();
+        self
+    }
+
+    /// The function timeout that sets each invocation's deadline (default 3 s, as on Lambda).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// The memory size reported to the function (default 128 MB).
+    pub fn memory_mb(mut self, memory_mb: u32) -> Self {
+        self.config.memory_mb = memory_mb;
+        self
+    }
+
+    /// Serves the Runtime API under a path prefix, as cargo-lambda does
+    /// (`http://127.0.0.1:P/.rt/<name>`); [`Emulator::runtime_api`] then gives the URL form.
+    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.path_prefix = prefix.into().trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Whether to send a fresh `Lambda-Runtime-Trace-Id` with each event (default on, as
+    /// Lambda does).
+    pub fn trace_ids(mut self, on: bool) -> Self {
+        self.config.trace_ids = on;
+        self
+    }
+
+    /// Managed Instances mode: invocations end when answered, not at the next `/next`.
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.config.concurrency = n.max(1);
+        self
+    }
+
+    /// The address to bind (default `127.0.0.1:0`: loopback, any free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// Binds and starts serving.
+    pub fn start(self) -> io::Result<Emulator> {
+        let listener = TcpListener::bind(self.bind)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(self.config));
+        let accept = server::spawn_listener(listener, shared.clone(), runtime_api::handle)?;
+        Ok(Emulator {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
+    }
+}
+
+/// A scripted answer to one `/next` call, for testing how a runtime copes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NextReply {
+    /// Answer with this status and body (§2.4, §9 #4).
+    Status {
+        /// The status code.
+        status: u16,
+        /// The body.
+        body: Vec<u8>,
+    },
+    /// Answer 200 with this body but no request id (§9 #5).
+    WithoutRequestId(Vec<u8>),
+    /// Close the connection without answering (§9 #3).
+    Close,
+}
+
+/// What a runtime posted to `/init/error`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InitErrorRecord {
+    /// The error type Lambda records for the header (§4.1 rules).
+    pub function_error: String,
+    /// The `Lambda-Runtime-Function-Error-Type` header as sent.
+    pub error_type_header: Option<String>,
+    /// The body as sent.
+    pub body: Vec<u8>,
+    /// The status the emulator answered (202, or 403 after the first `/next`).
+    pub status: u16,
+}
+
+/// A running Runtime API server. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Starts an emulator on `127.0.0.1` at a free port, with default settings.
+    pub fn start() -> io::Result<Emulator> {
+        Emulator::builder().start()
+    }
+
+    /// A builder for other settings.
+    pub fn builder() -> EmulatorBuilder {
+        EmulatorBuilder {
+            config: EmulatorConfig::default(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The value for `AWS_LAMBDA_RUNTIME_API`: `host:port`, or `http://host:port/prefix` when
+    /// a path prefix is set.
+    pub fn runtime_api(&self) -> String {
+        match self.shared.config.path_prefix.as_str() {
+            "" => self.addr.to_string(),
+            prefix => format!("http://{}{prefix}", self.addr),
+        }
+    }
+
+    /// The Lambda environment a function process needs to talk to this emulator.
+    pub fn function_env(&self) -> Vec<(String, String)> {
+        let c = &self.shared.config;
+        let log_stream = "2026/01/01/[$LATEST]00000000000000000000000000000000";
+        [
+            ("AWS_LAMBDA_RUNTIME_API", self.runtime_api()),
+            ("AWS_LAMBDA_FUNCTION_NAME", c.function_name.clone()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", c.version.clone()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", c.memory_mb.to_string()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{}", c.function_name),
+            ),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_owned()),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
+            ("AWS_REGION", c.region.clone()),
+            ("AWS_DEFAULT_REGION", c.region.clone()),
+            ("_HANDLER", c.function_name.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// A runtime [`crate::Config`] for this emulator, with its function settings.
+    pub fn config(&self) -> crate::Config {
+        let env = self.function_env();
+        let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        // The emulator's own address always parses.
+        crate::Config::from_lookup(lookup)
+            .unwrap_or_else(|_| unreachable!("emulator address is valid"))
+    }
+
+    /// Queues an invocation; the runtime receives it on its next `/next`.
+    pub fn invoke(&self, invoke: Invoke) -> PendingInvocation {
+        let slot = Arc::new(self.slot(invoke));
+        self.shared
+            .update(|state| state.queue.push_back(Queued::Invocation(slot.clone())));
+        PendingInvocation {
+            shared: self.shared.clone(),
+            slot,
+        }
+    }
+
+    /// Queues a scripted reply for a coming `/next` call (in order with invocations).
+    pub fn script_next(&self, reply: NextReply) {
+        self.shared
+            .update(|state| state.queue.push_back(Queued::Scripted(reply)));
+    }
+
+    /// `/next` calls received so far.
+    pub fn next_calls(&self) -> usize {
+        self.shared.read(|s| s.next_calls)
+    }
+
+    /// `/response` and `/error` posts received so far, for any request id.
+    pub fn answer_posts(&self) -> usize {
+        self.shared.read(|s| s.answer_posts)
+    }
+
+    /// Waits until at least `n` `/next` calls have arrived.
+    pub fn wait_next_calls(&self, n: usize, limit: Duration) -> Result<(), WaitError> {
+        self.shared
+            .wait(limit, |s| (s.next_calls >= n).then_some(()))
+    }
+
+    /// Waits until a `/next` call is parked waiting for an event (the runtime is idle).
+    pub fn wait_parked(&self, limit: Duration) -> Result<(), WaitError> {
+        self.shared.wait(limit, |s| {
+            (s.parked_next > 0 && s.queue.is_empty()).then_some(())
+        })
+    }
+
+    /// Waits for a post to `/init/error`.
+    pub fn init_error(&self, limit: Duration) -> Result<InitErrorRecord, WaitError> {
+        self.shared.wait(limit, |s| s.init_error.clone())
+    }
+
+    /// Stops serving: parked `/next` calls get a 500, connections close.
+    pub fn shutdown(&mut self) {
+        if self.shared.read(|s| s.shutdown) {
+            return;
+        }
+        self.shared.shut_down();
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(accept) = self.accept.take() {
+            let _ = accept.join();
+        }
+    }
+
+    fn slot(&self, invoke: Invoke) -> Slot {
+        let c = &self.shared.config;
+        let queued_at = Instant::now();
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let deadline = match invoke.deadline {
+            Some(DeadlineSpec::AtMs(ms)) => ms,
+            Some(DeadlineSpec::In(d)) => now_ms + d.as_millis() as u64,
+            None => now_ms + c.timeout.as_millis() as u64,
+        };
+        let request_id = invoke.request_id.clone().unwrap_or_else(ids::request_id);
+        let mut headers: Vec<(String, String)> = vec![
+            (headers::REQUEST_ID.into(), request_id.clone()),
+            (headers::DEADLINE_MS.into(), deadline.to_string()),
+            (
+                headers::FUNCTION_ARN.into(),
+                format!(
+                    "arn:aws:lambda:{}:{}:function:{}",
+                    c.region, c.account_id, c.function_name
+                ),
+            ),
+            ("content-type".into(), "application/json".into()),
+        ];
+        if c.trace_ids {
+            headers.push((headers::TRACE_ID.into(), ids::trace_id()));
+        }
+        for (name, value) in &invoke.headers {
+            headers.retain(|(n, _)| n != name);
+            if let Some(value) = value {
+                headers.push((name.clone(), value.clone()));
+            }
+        }
+        let invocation_id = headers
+            .iter()
+            .find(|(n, _)| n == headers::INVOCATION_ID)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty());
+        let request_id = headers
+            .iter()
+            .find(|(n, _)| n == headers::REQUEST_ID)
+            .map(|(_, v)| v.clone())
+            .unwrap_or(request_id);
+        Slot::new(
+            request_id,
+            invocation_id,
+            invoke.payload,
+            headers,
+            invoke.answer_status,
+            invoke.drop_answer,
+            queued_at,
+        )
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,358 @@
+//! The errors of the `coda` command: [`PackageError`] for `coda package`,
+//! and [`Error`], the top-level error that `main` prints and turns into the
+//! exit status (2 for a usage mistake, 1 for anything else).
+//!
+//! Each message is one line that names the file, says what is wrong and
+//! what to do about it; an underlying I/O error is kept as the `source()`.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::UsageError;
+use crate::glibc::{AL2023_GLIBC, Unmet};
+
+/// The advice given whenever the binary is not a Lambda-compatible ELF.
+const BUILD_HINT: &str =
+    "build with --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu";
+
+/// Why `coda package` refused or failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// The binary could not be read: missing, unreadable, or a directory.
+    Read {
+        /// The binary's path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The file is not an ELF file at all (a script, a Mach-O or PE binary…).
+    NotElf {
+        /// The binary's path.
+        path: PathBuf,
+    },
+    /// The file is a 32-bit ELF.
+    Not64Bit {
+        /// The binary's path.
+        path: PathBuf,
+    },
+    /// The file is a big-endian ELF.
+    BigEndian {
+        /// The binary's path.
+        path: PathBuf,
+    },
+    /// The file is an ELF but not a runnable program.
+    NotExecutable {
+        /// The binary's path.
+        path: PathBuf,
+        /// What it is instead, e.g. "a relocatable object file (.o)".
+        kind: String,
+    },
+    /// The file is built for an architecture Lambda does not offer.
+    UnsupportedArchitecture {
+        /// The binary's path.
+        path: PathBuf,
+        /// Its `e_machine` value.
+        machine: u16,
+    },
+    /// The ELF structure is truncated or inconsistent.
+    Malformed {
+        /// The binary's path.
+        path: PathBuf,
+        /// What the parser found wrong.
+        detail: crate::elf::ElfError,
+    },
+    /// The binary needs glibc versions that provided.al2023 lacks.
+    GlibcTooNew {
+        /// The binary's path.
+        path: PathBuf,
+        /// The missing versions with the symbols that need them.
+        unmet: Vec<Unmet>,
+    },
+    /// The output path is the binary itself.
+    WouldOverwriteInput {
+        /// The binary's (and output's) path.
+        path: PathBuf,
+    },
+    /// The binary is too large for a zip without zip64.
+    TooLarge {
+        /// The binary's path.
+        path: PathBuf,
+        /// Which limit it exceeds.
+        detail: crate::archive::TooLarge,
+    },
+    /// The output's directory does not exist.
+    OutputDirMissing {
+        /// The output path.
+        path: PathBuf,
+        /// Its missing parent directory.
+        dir: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+    /// The zip could not be written.
+    Write {
+        /// The output path.
+        path: PathBuf,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+/// A short, lowercase reason for a common I/O error, to put in the message
+/// line (the full error follows as the source).
+fn io_reason(error: &io::Error) -> &'static str {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file",
+        io::ErrorKind::PermissionDenied => "permission denied",
+        io::ErrorKind::IsADirectory => "it is a directory",
+        _ => "an I/O error occurred",
+    }
+}
+
+impl fmt::Display for PackageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { path, source } => write!(
+                f,
+                "cannot read {}: {}; give the path of the compiled binary, e.g. target/x86_64-unknown-linux-gnu/release/<name>",
+                path.display(),
+                io_reason(source)
+            ),
+            Self::NotElf { path } => write!(
+                f,
+                "not an ELF executable: {} (Lambda's provided.al2023 runs Linux ELF binaries; {BUILD_HINT})",
+                path.display()
+            ),
+            Self::Not64Bit { path } => write!(
+                f,
+                "{} is a 32-bit ELF; provided.al2023 runs 64-bit binaries: {BUILD_HINT}",
+                path.display()
+            ),
+            Self::BigEndian { path } => write!(
+                f,
+                "{} is a big-endian ELF; provided.al2023 runs little-endian x86_64 and arm64 binaries: {BUILD_HINT}",
+                path.display()
+            ),
+            Self::NotExecutable { path, kind } => write!(
+                f,
+                "{} is not an executable but {kind}; package the linked program, e.g. target/x86_64-unknown-linux-gnu/release/<name>",
+                path.display()
+            ),
+            Self::UnsupportedArchitecture { path, machine } => write!(
+                f,
+                "{} is built for {} (ELF machine {machine}); Lambda runs x86_64 and arm64 (aarch64) only: {BUILD_HINT}",
+                path.display(),
+                machine_name(*machine)
+            ),
+            Self::Malformed { path, detail } => write!(
+                f,
+                "{} is a damaged or truncated ELF file: {detail}; rebuild it, or check that it was copied whole",
+                path.display()
+            ),
+            Self::GlibcTooNew { path, unmet } => {
+                write!(
+                    f,
+                    "{} needs a newer glibc than provided.al2023's {AL2023_GLIBC}: ",
+                    path.display()
+                )?;
+                for (i, need) in unmet.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{need}")?;
+                }
+                write!(
+                    f,
+                    ". Link against glibc {AL2023_GLIBC} or older (build on Amazon Linux 2023, or with `cargo zigbuild --target <triple>.{AL2023_GLIBC}`), or build a static binary for a musl target"
+                )
+            }
+            Self::WouldOverwriteInput { path } => write!(
+                f,
+                "refusing to write the zip over the binary itself ({}); choose another output with -o",
+                path.display()
+            ),
+            Self::TooLarge { path, detail } => write!(
+                f,
+                "cannot package {}: {detail}; Lambda accepts at most 250 MB unzipped anyway",
+                path.display()
+            ),
+            Self::OutputDirMissing { path, dir, .. } => write!(
+                f,
+                "cannot write {}: directory {} does not exist; create it or choose another output with -o",
+                path.display(),
+                dir.display()
+            ),
+            Self::Write { path, source } => write!(
+                f,
+                "cannot write {}: {}; check that the path names a file in a writable directory",
+                path.display(),
+                io_reason(source)
+            ),
+        }
+    }
+}
+
+impl StdError for PackageError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Read { source, .. }
+            | Self::OutputDirMissing { source, .. }
+            | Self::Write { source, .. } => Some(source),
+            Self::NotElf { .. }
+            | Self::Not64Bit { .. }
+            | Self::BigEndian { .. }
+            | Self::NotExecutable { .. }
+            | Self::UnsupportedArchitecture { .. }
+            | Self::Malformed { .. }
+            | Self::GlibcTooNew { .. }
+            | Self::WouldOverwriteInput { .. }
+            | Self::TooLarge { .. } => None,
+        }
+    }
+}
+
+/// A readable name for an ELF `e_machine` value.
+pub fn machine_name(machine: u16) -> &'static str {
+    match machine {
+        2 => "SPARC",
+        3 => "x86 (32-bit)",
+        8 => "MIPS",
+        20 => "PowerPC",
+        21 => "PowerPC64",
+        22 => "IBM S/390",
+        40 => "ARM (32-bit)",
+        43 => "SPARC V9",
+        50 => "IA-64",
+        62 => "x86_64",
+        183 => "aarch64",
+        243 => "RISC-V",
+        258 => "LoongArch",
+        _ => "an unknown architecture",
+    }
+}
+
+/// Everything that can make the `coda` command fail.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The command line is wrong (exit status 2).
+    Usage(UsageError),
+    /// `coda package` refused or failed.
+    Package(PackageError),
+    /// Standard output could not be written (e.g. a closed pipe).
+    Stdout(io::Error),
+}
+
+impl Error {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) => ExitCode::from(2),
+            Self::Package(_) | Self::Stdout(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(error) => error.fmt(f),
+            Self::Package(error) => error.fmt(f),
+            Self::Stdout(_) => f.write_str("cannot write to standard output"),
+        }
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        // Usage and Package are shown through their own Display, so their
+        // source is theirs, not themselves.
+        match self {
+            Self::Usage(error) => error.source(),
+            Self::Package(error) => error.source(),
+            Self::Stdout(error) => Some(error),
+        }
+    }
+}
+
+impl From<UsageError> for Error {
+    fn from(error: UsageError) -> Self {
+        Self::Usage(error)
+    }
+}
+
+impl From<PackageError> for Error {
+    fn from(error: PackageError) -> Self {
+        Self::Package(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// I/O failures keep the I/O error as their source, and the message
+    /// still names the file and the reason on its own.
+    #[test]
+    fn read_error_names_file_and_reason() {
+        let error = PackageError::Read {
+            path: "target/app".into(),
+            source: io::Error::from(io::ErrorKind::NotFound),
+        };
+        let message = error.to_string();
+        assert!(
+            message.starts_with("cannot read target/app: no such file; "),
+            "{message}"
+        );
+        assert!(error.source().is_some());
+        let top = Error::from(error);
+        assert!(top.source().is_some_and(|s| s.is::<io::Error>()));
+    }
+
+    /// Messages are single lowercase-led lines.
+    #[test]
+    fn messages_are_one_lowercase_line() {
+        let errors = [
+            PackageError::NotElf { path: "a".into() },
+            PackageError::Not64Bit { path: "a".into() },
+            PackageError::BigEndian { path: "a".into() },
+            PackageError::UnsupportedArchitecture {
+                path: "a".into(),
+                machine: 40,
+            },
+            PackageError::WouldOverwriteInput { path: "a".into() },
+        ];
+        for error in errors {
+            let message = error.to_string();
+            assert!(!message.contains('\n'), "{message}");
+            assert!(!message.starts_with(char::is_uppercase), "{message}");
+            assert!(error.source().is_none());
+        }
+    }
+
+    /// The architecture message names the machine found and the fix.
+    #[test]
+    fn architecture_message() {
+        let error = PackageError::UnsupportedArchitecture {
+            path: "app".into(),
+            machine: 243,
+        };
+        assert_eq!(
+            error.to_string(),
+            "app is built for RISC-V (ELF machine 243); Lambda runs x86_64 and arm64 (aarch64) only: build with --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu"
+        );
+    }
+
+    /// Usage errors exit with 2, everything else with 1.
+    #[test]
+    fn exit_codes() {
+        let usage = Error::Usage(crate::cli::parse(Vec::new()).unwrap_err());
+        assert_eq!(usage.exit_code(), ExitCode::from(2));
+        let package = Error::from(PackageError::NotElf { path: "x".into() });
+        assert_eq!(package.exit_code(), ExitCode::FAILURE);
+    }
+}

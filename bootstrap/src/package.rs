@@ -1,0 +1,477 @@
+//! `coda package`: reads a compiled binary, checks that Lambda's
+//! `provided.al2023` runtime can run it (a 64-bit little-endian ELF
+//! executable for x86_64 or aarch64, needing at most glibc 2.34), and writes
+//! the deployable zip holding it as `bootstrap`, mode 0755.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::archive::{self, Entry};
+use crate::cli::PackageArgs;
+use crate::elf::{self, Elf, ElfError};
+use crate::error::PackageError;
+use crate::glibc::{AL2023_GLIBC, Check};
+
+/// The file name Lambda's `provided` runtimes execute.
+const ENTRY_NAME: &str = "bootstrap";
+/// The entry's Unix mode: executable by everyone.
+const ENTRY_MODE: u32 = 0o755;
+/// The output name used when the binary's path has no file name.
+const FALLBACK_OUTPUT: &str = "bootstrap.zip";
+
+/// The two instruction sets Lambda offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// x86_64 (AMD64); Lambda's `x86_64`.
+    X86_64,
+    /// aarch64; Lambda's `arm64`.
+    Arm64,
+}
+
+impl Architecture {
+    /// The name Rust targets and ELF tools use.
+    pub fn elf_name(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "aarch64",
+        }
+    }
+
+    /// The name to choose in the Lambda function's configuration.
+    pub fn lambda_name(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+}
+
+/// How the binary is linked, as far as its glibc requirement goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Linkage {
+    /// No program interpreter: the binary needs no shared C library.
+    Static,
+    /// Loaded by a program interpreter (e.g. `/lib64/ld-linux-x86-64.so.2`).
+    Dynamic {
+        /// The interpreter's path.
+        interpreter: String,
+    },
+}
+
+/// What the checks found about a binary that passed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// The binary's architecture.
+    pub architecture: Architecture,
+    /// How it is linked.
+    pub linkage: Linkage,
+    /// Its glibc version needs (all met by provided.al2023).
+    pub glibc: Check,
+}
+
+/// Checks that `data`, read from `path`, can run on provided.al2023.
+pub fn inspect(path: &Path, data: &[u8]) -> Result<Inspection, PackageError> {
+    let path = || path.to_path_buf();
+    let elf = Elf::parse(data).map_err(|error| match error {
+        ElfError::NotElf => PackageError::NotElf { path: path() },
+        ElfError::Not64Bit => PackageError::Not64Bit { path: path() },
+        ElfError::BigEndian => PackageError::BigEndian { path: path() },
+        detail => PackageError::Malformed {
+            path: path(),
+            detail,
+        },
+    })?;
+    let malformed = |detail| PackageError::Malformed {
+        path: path(),
+        detail,
+    };
+    let interpreter = elf.interpreter().map_err(malformed)?;
+
+    let not_executable = |kind: &str| PackageError::NotExecutable {
+        path: path(),
+        kind: kind.to_owned(),
+    };
+    match elf.file_type {
+        elf::ET_EXEC => {}
+        // A position-independent executable has an interpreter, or when
+        // static-pie, the linker's PIE flag; a shared library has neither
+        // (its entry point, often set, proves nothing).
+        elf::ET_DYN if interpreter.is_some() => {}
+        elf::ET_DYN if elf.entry != 0 && elf.is_flagged_pie().map_err(malformed)? => {}
+        elf::ET_DYN => {
+            return Err(not_executable(
+                "a shared library (no program interpreter, not flagged as a position-independent executable)",
+            ));
+        }
+        elf::ET_REL => return Err(not_executable("a relocatable object file (.o)")),
+        elf::ET_CORE => return Err(not_executable("a core dump")),
+        other => return Err(not_executable(&format!("an ELF file of type {other}"))),
+    }
+
+    let architecture = match elf.machine {
+        elf::EM_X86_64 => Architecture::X86_64,
+        elf::EM_AARCH64 => Architecture::Arm64,
+        machine => {
+            return Err(PackageError::UnsupportedArchitecture {
+                path: path(),
+                machine,
+            });
+        }
+    };
+
+    let glibc = Check::al2023(&elf.version_needs().map_err(malformed)?);
+    if !glibc.unmet.is_empty() {
+        return Err(PackageError::GlibcTooNew {
+            path: path(),
+            unmet: glibc.unmet,
+        });
+    }
+    let linkage = match interpreter {
+        None => Linkage::Static,
+        Some(interpreter) => Linkage::Dynamic { interpreter },
+    };
+    Ok(Inspection {
+        architecture,
+        linkage,
+        glibc,
+    })
+}
+
+/// What `coda package` did, printed on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The binary packaged.
+    pub binary: PathBuf,
+    /// The zip written.
+    pub output: PathBuf,
+    /// What the checks found.
+    pub inspection: Inspection,
+    /// The binary's size in bytes.
+    pub binary_size: u64,
+    /// The zip's size in bytes.
+    pub zip_size: u64,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let arch = self.inspection.architecture;
+        writeln!(
+            f,
+            "packaged {} as {ENTRY_NAME} (mode 0755) in {}",
+            self.binary.display(),
+            self.output.display()
+        )?;
+        writeln!(
+            f,
+            "  architecture: {} (choose {} for the Lambda function)",
+            arch.elf_name(),
+            arch.lambda_name()
+        )?;
+        let glibc = &self.inspection.glibc;
+        match (&self.inspection.linkage, glibc.newest()) {
+            (Linkage::Static, None) => {
+                writeln!(f, "  glibc requirement: none (statically linked)")?;
+            }
+            (Linkage::Dynamic { interpreter }, None) => writeln!(
+                f,
+                "  glibc requirement: no versioned glibc symbols (interpreter {interpreter})"
+            )?,
+            (_, Some(newest)) => writeln!(
+                f,
+                "  glibc requirement: {newest} (ok for provided.al2023, which has {AL2023_GLIBC}; checked {})",
+                glibc.required.join(", ")
+            )?,
+        }
+        writeln!(
+            f,
+            "  binary size: {} bytes ({})",
+            self.binary_size,
+            human_size(self.binary_size)
+        )?;
+        writeln!(
+            f,
+            "  zip size: {} bytes ({})",
+            self.zip_size,
+            human_size(self.zip_size)
+        )
+    }
+}
+
+/// Runs `coda package`: check the binary, write the zip, report.
+pub fn package(args: &PackageArgs) -> Result<Report, PackageError> {
+    let binary = &args.binary;
+    let data = fs::read(binary).map_err(|source| PackageError::Read {
+        path: binary.clone(),
+        source,
+    })?;
+    let inspection = inspect(binary, &data)?;
+
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(binary));
+    if same_file(binary, &output) {
+        return Err(PackageError::WouldOverwriteInput {
+            path: output.clone(),
+        });
+    }
+    let zip = archive::zip(&[Entry {
+        name: ENTRY_NAME,
+        mode: ENTRY_MODE,
+        data: &data,
+    }])
+    .map_err(|detail| PackageError::TooLarge {
+        path: binary.clone(),
+        detail,
+    })?;
+    write_output(&output, &zip)?;
+    Ok(Report {
+        binary: binary.clone(),
+        output,
+        inspection,
+        binary_size: u64::try_from(data.len()).unwrap_or(u64::MAX),
+        zip_size: u64::try_from(zip.len()).unwrap_or(u64::MAX),
+    })
+}
+
+/// `./<binary stem>.zip`, in the current directory.
+fn default_output(binary: &Path) -> PathBuf {
+    match binary.file_stem() {
+        Some(stem) => {
+            let mut name = stem.to_os_string();
+            name.push(".zip");
+            PathBuf::from(name)
+        }
+        None => PathBuf::from(FALLBACK_OUTPUT),
+    }
+}
+
+/// Whether both paths name the same existing file (through links too).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// Writes the zip, telling a missing directory apart from other failures.
+fn write_output(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
+    fs::write(path, bytes).map_err(|source| {
+        let missing_dir = path
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty() && !dir.exists());
+        match missing_dir {
+            Some(dir) if source.kind() == io::ErrorKind::NotFound => {
+                PackageError::OutputDirMissing {
+                    path: path.to_path_buf(),
+                    dir: dir.to_path_buf(),
+                    source,
+                }
+            }
+            _ => PackageError::Write {
+                path: path.to_path_buf(),
+                source,
+            },
+        }
+    })
+}
+
+/// A size in bytes as a short human-readable figure, e.g. `4.2 MiB`.
+fn human_size(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    // Precision loss is irrelevant for a one-decimal display.
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = "KiB";
+    for next in ["MiB", "GiB", "TiB"] {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elf::{EM_AARCH64, EM_X86_64, ET_CORE, ET_DYN, ET_REL};
+    use crate::testelf::{ElfBuilder, Need};
+
+    /// Inspects bytes under a fixed test path.
+    fn check(bytes: &[u8]) -> Result<Inspection, PackageError> {
+        inspect(Path::new("app"), bytes)
+    }
+
+    /// A dynamic executable needing the usual old versions.
+    fn glibc_binary(machine: u16, newest: &str, symbol: &str) -> Vec<u8> {
+        ElfBuilder::dynamic(
+            machine,
+            &[
+                Need::new("libc.so.6", &[("GLIBC_2.2.5", 2), (newest, 3)]),
+                Need::new("libgcc_s.so.1", &[("GCC_3.0", 4)]),
+            ],
+            &[
+                ("memcpy", 2, true),
+                (symbol, 3, true),
+                ("_Unwind_Resume", 4, true),
+            ],
+        )
+        .build()
+    }
+
+    /// A glibc binary needing at most 2.34 passes, on both architectures.
+    #[test]
+    fn accepts_al2023_compatible_binaries() {
+        let x86 = check(&glibc_binary(EM_X86_64, "GLIBC_2.34", "__libc_start_main")).unwrap();
+        assert_eq!(x86.architecture, Architecture::X86_64);
+        assert_eq!(x86.glibc.required, ["GLIBC_2.2.5", "GLIBC_2.34"]);
+        assert!(matches!(x86.linkage, Linkage::Dynamic { .. }));
+        let arm = check(&glibc_binary(EM_AARCH64, "GLIBC_2.17", "memmove")).unwrap();
+        assert_eq!(arm.architecture.lambda_name(), "arm64");
+    }
+
+    /// A static binary passes with no glibc requirement.
+    #[test]
+    fn accepts_static_binaries() {
+        let found = check(&ElfBuilder::static_exec(EM_X86_64).build()).unwrap();
+        assert_eq!(found.linkage, Linkage::Static);
+        assert!(found.glibc.required.is_empty());
+        // static-pie: ET_DYN without interpreter, flagged as PIE.
+        let pie = ElfBuilder::static_exec(EM_X86_64)
+            .file_type(ET_DYN)
+            .pie_flag()
+            .build();
+        assert_eq!(check(&pie).unwrap().linkage, Linkage::Static);
+    }
+
+    /// A binary needing glibc 2.39 is refused, naming version and symbol.
+    #[test]
+    fn refuses_newer_glibc() {
+        let err = check(&glibc_binary(EM_X86_64, "GLIBC_2.39", "pidfd_getpid")).unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("needs GLIBC_2.39 (al2023 has 2.34): pidfd_getpid"),
+            "{message}"
+        );
+        assert!(!message.contains("memcpy"), "{message}");
+        assert!(matches!(err, PackageError::GlibcTooNew { ref unmet, .. } if unmet.len() == 1));
+    }
+
+    /// Object files, shared libraries and core dumps are not executables.
+    #[test]
+    fn refuses_non_executables() {
+        let cases = [
+            (
+                ElfBuilder::static_exec(EM_X86_64).file_type(ET_REL),
+                "relocatable object",
+            ),
+            (
+                ElfBuilder::static_exec(EM_X86_64).file_type(ET_DYN),
+                "a shared library (no program interpreter",
+            ),
+            (
+                ElfBuilder::static_exec(EM_X86_64)
+                    .file_type(ET_DYN)
+                    .pie_flag()
+                    .entry(0),
+                "a shared library",
+            ),
+            (
+                ElfBuilder::static_exec(EM_X86_64).file_type(ET_CORE),
+                "core dump",
+            ),
+            (ElfBuilder::static_exec(EM_X86_64).file_type(0), "type 0"),
+        ];
+        for (builder, expected) in cases {
+            let err = check(&builder.build()).unwrap_err();
+            assert!(matches!(err, PackageError::NotExecutable { .. }), "{err}");
+            assert!(err.to_string().contains(expected), "{err}");
+        }
+    }
+
+    /// Other architectures are refused, naming the machine found.
+    #[test]
+    fn refuses_other_architectures() {
+        let err = check(&ElfBuilder::static_exec(40).build()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("app is built for ARM (32-bit) (ELF machine 40)")
+        );
+    }
+
+    /// Non-ELF, 32-bit, big-endian and truncated files map to their errors.
+    #[test]
+    fn maps_parse_errors() {
+        assert!(matches!(check(b"hello"), Err(PackageError::NotElf { .. })));
+        let mut bytes = ElfBuilder::static_exec(EM_X86_64).build();
+        bytes[4] = 1;
+        assert!(matches!(check(&bytes), Err(PackageError::Not64Bit { .. })));
+        bytes[4] = 2;
+        bytes[5] = 2;
+        assert!(matches!(check(&bytes), Err(PackageError::BigEndian { .. })));
+        let err = check(&bytes[..30]).unwrap_err();
+        assert!(matches!(
+            err,
+            PackageError::Not64Bit { .. } | PackageError::BigEndian { .. }
+        ));
+        let whole = glibc_binary(EM_X86_64, "GLIBC_2.34", "x");
+        let err = check(&whole[..whole.len() - 100]).unwrap_err();
+        assert!(matches!(err, PackageError::Malformed { .. }), "{err}");
+    }
+
+    /// The default output is the binary's stem plus `.zip`, in the current
+    /// directory.
+    #[test]
+    fn default_output_path() {
+        assert_eq!(
+            default_output(Path::new("target/x86_64-unknown-linux-gnu/release/my-fn")),
+            PathBuf::from("my-fn.zip")
+        );
+        assert_eq!(
+            default_output(Path::new("dir/app.bin")),
+            PathBuf::from("app.zip")
+        );
+        assert_eq!(
+            default_output(Path::new("/")),
+            PathBuf::from(FALLBACK_OUTPUT)
+        );
+    }
+
+    /// Sizes print in the largest unit that keeps them at 1024 or more bytes.
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1.0 KiB");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024 + 200 * 1024), "5.2 MiB");
+        assert_eq!(human_size(3 << 30), "3.0 GiB");
+        assert_eq!(human_size(u64::MAX), "16777216.0 TiB");
+    }
+
+    /// The report gives the architecture, glibc line and both sizes.
+    #[test]
+    fn report_lines() {
+        let report = Report {
+            binary: "target/app".into(),
+            output: "app.zip".into(),
+            inspection: check(&glibc_binary(EM_AARCH64, "GLIBC_2.34", "x")).unwrap(),
+            binary_size: 2_000_000,
+            zip_size: 700_000,
+        };
+        assert_eq!(
+            report.to_string(),
+            "packaged target/app as bootstrap (mode 0755) in app.zip\n\
+             \x20 architecture: aarch64 (choose arm64 for the Lambda function)\n\
+             \x20 glibc requirement: GLIBC_2.34 (ok for provided.al2023, which has 2.34; checked GLIBC_2.2.5, GLIBC_2.34)\n\
+             \x20 binary size: 2000000 bytes (1.9 MiB)\n\
+             \x20 zip size: 700000 bytes (683.6 KiB)\n"
+        );
+    }
+}

@@ -1,0 +1,386 @@
+//! The Runtime API endpoints on the emulator's side (`runtime-api.md` §2–§4): `/next` hands
+//! out events and ends the previous invocation, `/response` and `/error` record answers with
+//! RAPID's status codes, `/init/error` records an init failure.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::invoke::Answer;
+use super::route::Route;
+use super::server::{Conn, Flow, ReadError};
+use super::state::{Queued, Shared, Slot, State};
+use super::wire::RequestHead;
+use super::{InitErrorRecord, NextReply};
+use crate::headers::{self, MAX_BUFFERED_RESPONSE, recorded_error_type};
+
+/// Largest streamed response accepted (§5.5: 200 MB).
+const MAX_STREAMED_RESPONSE: usize = 200 * 1024 * 1024;
+/// Largest `/error` body accepted (§4.1: LMI rejects over 1 MiB).
+const MAX_ERROR_BODY: usize = 1024 * 1024;
+
+/// Serves one request on the Runtime API port.
+pub(crate) fn handle(shared: &Arc<Shared>, conn: &mut Conn, head: RequestHead) -> io::Result<Flow> {
+    match Route::of(&head.method, head.path(), &shared.config.path_prefix) {
+        Route::Next => next(shared, conn, &head),
+        Route::Response(id) => answer(shared, conn, &head, &id, Kind::Response),
+        Route::Error(id) => answer(shared, conn, &head, &id, Kind::Error),
+        Route::InitError => init_error(shared, conn, &head),
+        Route::WrongMethod(allowed) => {
+            if let Err(e) = conn.skip_body(&head) {
+                return fail_read(conn, e);
+            }
+            let body = super::wire::error_body("MethodNotAllowed", &format!("use {allowed}"));
+            conn.respond(
+                405,
+                &[("Allow", allowed), ("Content-Type", "application/json")],
+                &body,
+                Flow::KeepAlive,
+            )
+        }
+        Route::Unknown => {
+            if let Err(e) = conn.skip_body(&head) {
+                return fail_read(conn, e);
+            }
+            let message = format!("no Runtime API endpoint {} {}", head.method, head.path());
+            conn.respond_error(404, "NotFound", &message, Flow::KeepAlive)
+        }
+    }
+}
+
+/// Answers a request whose body could not be read.
+pub(crate) fn fail_read(conn: &mut Conn, error: ReadError) -> io::Result<Flow> {
+    match error {
+        ReadError::Io(_) => Ok(Flow::Close),
+        ReadError::Wire(e) => conn.respond_error(e.status, e.error_type, &e.message, Flow::Close),
+    }
+}
+
+/// `GET /next`: ends the previous invocation, then waits for an event (§2, §7.1).
+fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result<Flow> {
+    if let Err(e) = conn.skip_body(head) {
+        return fail_read(conn, e);
+    }
+    let concurrent = shared.config.concurrency > 1;
+    let item = {
+        let mut state = shared.lock();
+        state.next_calls += 1;
+        let reserved = if concurrent {
+            None
+        } else {
+            end_previous(&mut state)
+        };
+        match reserved {
+            Some(slot) => Some(Queued::Invocation(slot)),
+            None => {
+                state.parked_next += 1;
+                shared.notify();
+                let item = loop {
+                    if state.shutdown {
+                        break None;
+                    }
+                    if let Some(item) = state.queue.pop_front() {
+                        break Some(item);
+                    }
+                    state = shared.wait_guard(state);
+                };
+                state.parked_next -= 1;
+                if let Some(Queued::Invocation(slot)) = &item {
+                    let mut progress = state.slot(slot);
+                    progress.delivered_at.get_or_insert_with(Instant::now);
+                    drop(progress);
+                    state.in_flight.push(slot.clone());
+                }
+                item
+            }
+        }
+    };
+    shared.notify();
+    match item {
+        None => conn.respond_error(
+            500,
+            "InternalServerError",
+            "the emulator is shutting down",
+            Flow::Close,
+        ),
+        Some(Queued::Invocation(slot)) => {
+            let headers: Vec<(&str, &str)> = slot
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            conn.respond(200, &headers, &slot.payload, Flow::KeepAlive)
+        }
+        Some(Queued::Scripted(NextReply::Status { status, body })) => conn.respond(
+            status,
+            &[("Content-Type", "application/json")],
+            &body,
+            Flow::KeepAlive,
+        ),
+        Some(Queued::Scripted(NextReply::WithoutRequestId(body))) => conn.respond(
+            200,
+            &[
+                ("Content-Type", "application/json"),
+                (headers::DEADLINE_MS, "0"),
+            ],
+            &body,
+            Flow::KeepAlive,
+        ),
+        Some(Queued::Scripted(NextReply::Close)) => Ok(Flow::Close),
+    }
+}
+
+/// Single-concurrency rule: a `/next` ends every answered invocation in flight. An
+/// invocation handed out but not answered is handed out again, as RAPID does (§2.5).
+fn end_previous(state: &mut State) -> Option<Arc<Slot>> {
+    let now = Instant::now();
+    let mut again = None;
+    let in_flight = std::mem::take(&mut state.in_flight);
+    for slot in in_flight {
+        let answered = state.slot(&slot).answer.is_some();
+        if answered {
+            state.slot(&slot).finished_at = Some(now);
+        } else if again.is_none() {
+            again = Some(slot);
+        } else {
+            state.in_flight.push(slot);
+        }
+    }
+    again
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Response,
+    Error,
+}
+
+/// `POST /response` and `/error`: RAPID's checks and statuses (§3.3, §4.1).
+fn answer(
+    shared: &Arc<Shared>,
+    conn: &mut Conn,
+    head: &RequestHead,
+    id: &str,
+    kind: Kind,
+) -> io::Result<Flow> {
+    let invocation_id = head
+        .header(headers::INVOCATION_ID)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned);
+    let mode = head
+        .header(headers::RESPONSE_MODE)
+        .filter(|v| !v.is_empty());
+    let streamed = mode == Some("streaming");
+
+    // Which invocation is this for?
+    enum Target {
+        Slot(Arc<Slot>),
+        Unknown,
+        Stale,
+        Answered,
+    }
+    let target = shared.read(|state| {
+        let same_id: Vec<&Arc<Slot>> = state
+            .in_flight
+            .iter()
+            .filter(|s| s.request_id == id)
+            .collect();
+        let matching = same_id.iter().find(|s| {
+            invocation_id.is_none() || s.invocation_id.is_none() || s.invocation_id == invocation_id
+        });
+        match matching {
+            Some(slot) if state.slot(slot).answer.is_some() => Target::Answered,
+            Some(slot) => Target::Slot(Arc::clone(slot)),
+            None if !same_id.is_empty() => Target::Stale,
+            None => Target::Unknown,
+        }
+    });
+
+    let limit = match (kind, streamed) {
+        (Kind::Error, _) => MAX_ERROR_BODY,
+        (Kind::Response, true) => MAX_STREAMED_RESPONSE,
+        (Kind::Response, false) => MAX_BUFFERED_RESPONSE,
+    };
+    let mut payload = Vec::new();
+    let body = match conn.read_body(head, limit, &mut |piece| payload.extend_from_slice(piece)) {
+        Ok(body) => body,
+        Err(e) => return fail_read(conn, e),
+    };
+    shared.update(|state| state.answer_posts += 1);
+
+    let slot = match target {
+        Target::Slot(slot) => slot,
+        Target::Unknown => {
+            return conn.respond_error(
+                400,
+                "InvalidRequestID",
+                "Invalid request ID",
+                Flow::KeepAlive,
+            );
+        }
+        Target::Stale => {
+            return conn.respond_error(410, "InvokeTimeout", "Invoke timeout", Flow::KeepAlive);
+        }
+        Target::Answered => {
+            let message = format!(
+                "State transition from ResponseSent to {kind_name} failed",
+                kind_name = kind.name()
+            );
+            return conn.respond_error(403, "InvalidStateTransition", &message, Flow::KeepAlive);
+        }
+    };
+    if kind == Kind::Response && mode.is_some() && !streamed {
+        return conn.respond_error(
+            400,
+            "InvalidFunctionResponseMode",
+            "Invalid function response mode",
+            Flow::KeepAlive,
+        );
+    }
+
+    let text = |v: &[u8]| String::from_utf8_lossy(v).trim().to_owned();
+    let trailers: Vec<(String, String)> = body
+        .trailers
+        .iter()
+        .map(|(n, v)| (n.clone(), text(v)))
+        .collect();
+    let trailer = |name: &str| {
+        trailers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    let error_header = match kind {
+        Kind::Error => head.header(headers::FUNCTION_ERROR_TYPE).map(str::to_owned),
+        Kind::Response => trailer(headers::FUNCTION_ERROR_TYPE),
+    };
+    let mut status = 202;
+    let mut function_error = match kind {
+        Kind::Error => Some(recorded_error_type(error_header.as_deref())),
+        Kind::Response => error_header
+            .as_deref()
+            .map(|h| recorded_error_type(Some(h))),
+    };
+    if body.over_limit {
+        status = 413;
+        if kind == Kind::Response {
+            function_error = Some("Function.ResponseSizeTooLarge".into());
+            payload = super::wire::error_body(
+                "Function.ResponseSizeTooLarge",
+                &format!(
+                    "Response payload size exceeded maximum allowed payload size ({limit} bytes)."
+                ),
+            );
+        }
+    }
+    if let Some(injected) = slot.answer_status {
+        status = injected;
+    }
+    let recorded = Answer {
+        payload,
+        content_type: head.header("content-type").map(str::to_owned),
+        function_error,
+        error_type_header: error_header,
+        streamed,
+        status,
+        headers: head
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), text(v)))
+            .collect(),
+        trailers,
+        latency: slot.queued_at.elapsed(),
+    };
+    let concurrent = shared.config.concurrency > 1;
+    shared.update(|state| {
+        let mut progress = state.slot(&slot);
+        progress.answer = Some(recorded);
+        if concurrent {
+            progress.finished_at = Some(Instant::now());
+            drop(progress);
+            state.in_flight.retain(|s| !Arc::ptr_eq(s, &slot));
+        }
+    });
+
+    if slot.drop_answer {
+        return Ok(Flow::Close);
+    }
+    match status {
+        202 => conn.respond(
+            202,
+            &[("Content-Type", "application/json")],
+            br#"{"status":"OK"}"#,
+            Flow::KeepAlive,
+        ),
+        413 => conn.respond_error(
+            413,
+            "RequestEntityTooLarge",
+            &format!("Exceeded maximum allowed payload size ({limit} bytes)."),
+            Flow::KeepAlive,
+        ),
+        other => {
+            let (error_type, message) = rapid_error(other);
+            conn.respond_error(other, error_type, message, Flow::KeepAlive)
+        }
+    }
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Response => "ResponseSent",
+            Kind::Error => "ErrorSent",
+        }
+    }
+}
+
+/// RAPID's error body for an injected status.
+fn rapid_error(status: u16) -> (&'static str, &'static str) {
+    match status {
+        400 => ("InvalidRequestID", "Invalid request ID"),
+        403 => ("InvalidStateTransition", "State transition failed"),
+        410 => ("InvokeTimeout", "Invoke timeout"),
+        413 => (
+            "RequestEntityTooLarge",
+            "Exceeded maximum allowed payload size (6291556 bytes).",
+        ),
+        500 => ("InternalServerError", "Internal Server Error"),
+        _ => ("ErrorResponse", "Injected status"),
+    }
+}
+
+/// `POST /init/error` (§4.2): accepted before the first `/next`, 403 after.
+fn init_error(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result<Flow> {
+    let mut body = Vec::new();
+    if let Err(e) = conn.read_body(head, MAX_ERROR_BODY, &mut |piece| {
+        body.extend_from_slice(piece)
+    }) {
+        return fail_read(conn, e);
+    }
+    let header = head.header(headers::FUNCTION_ERROR_TYPE).map(str::to_owned);
+    let status = shared.update(|state| {
+        let status = if state.next_calls > 0 { 403 } else { 202 };
+        state.init_error = Some(InitErrorRecord {
+            function_error: recorded_error_type(header.as_deref()),
+            error_type_header: header,
+            body,
+            status,
+        });
+        status
+    });
+    if status == 202 {
+        conn.respond(
+            202,
+            &[("Content-Type", "application/json")],
+            br#"{"status":"OK"}"#,
+            Flow::KeepAlive,
+        )
+    } else {
+        conn.respond_error(
+            403,
+            "InvalidStateTransition",
+            "State transition from Running to InitError failed",
+            Flow::KeepAlive,
+        )
+    }
+}
