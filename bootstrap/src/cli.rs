@@ -15,6 +15,19 @@ pub const USAGE: &str = "\
 coda: the Coda command for AWS Lambda functions written with the coda runtime
 
 usage:
+  coda run [--port P] [--timeout S] [--memory MB] [--concurrency N] [--name NAME]
+           [--env K=V]... [--invoke JSON] -- <command...>
+      Start the Lambda emulator and run <command> as the function, with the
+      Lambda environment set. Invocations arrive on 127.0.0.1:P (default
+      9000): the Invoke API path /2015-03-31/functions/NAME/invocations
+      (what `coda invoke`, the AWS CLI and SDKs use) and a Function URL for
+      any other path. The function is restarted after a timeout (default
+      3 s) or a crash. With --invoke, send that one event, print the answer
+      as soon as it is posted, wait for the invocation to end, and exit.
+  coda invoke [--data JSON | --data-file F] [--name NAME] [--url U] [--tail]
+      Invoke the function served by `coda run` (default URL
+      http://127.0.0.1:9000, name `function`); print the payload, the
+      function error type if any, and with --tail the log tail.
   coda package <binary> [-o|--output <file.zip>]
       Check that <binary> can run on Lambda's provided.al2023 runtime (a
       64-bit x86_64 or arm64 Linux executable needing at most glibc 2.34)
@@ -31,6 +44,47 @@ pub enum Command {
     Help,
     /// Check a binary and write its deployable zip.
     Package(PackageArgs),
+    /// Run a function under the emulator.
+    Run(RunArgs),
+    /// Invoke a function served by `coda run`.
+    Invoke(InvokeArgs),
+}
+
+/// The arguments of `coda run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    /// The port of the invoke front (Invoke API and Function URL); `None` for the default
+    /// (9000), or no front at all with `--invoke`.
+    pub port: Option<u16>,
+    /// The function timeout.
+    pub timeout: std::time::Duration,
+    /// The memory size reported to the function, in MB.
+    pub memory_mb: u32,
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` (Managed Instances mode when above 1).
+    pub concurrency: usize,
+    /// The function name.
+    pub name: String,
+    /// Extra environment variables for the function.
+    pub env: Vec<(String, String)>,
+    /// One event to send, then exit.
+    pub invoke: Option<String>,
+    /// The command that runs the function.
+    pub command: Vec<OsString>,
+}
+
+/// The arguments of `coda invoke`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvokeArgs {
+    /// The event, inline.
+    pub data: Option<String>,
+    /// The event, from a file.
+    pub data_file: Option<PathBuf>,
+    /// The function name.
+    pub name: String,
+    /// The base URL of `coda run`'s front.
+    pub url: String,
+    /// Ask for the log tail.
+    pub tail: bool,
 }
 
 /// The arguments of `coda package`.
@@ -154,6 +208,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             // Any topic after `help` gets the same text.
             Some("help") => Ok(Command::Help),
             Some("package") => parse_package(&mut args),
+            Some("run") => parse_run(&mut args),
+            Some("invoke") => parse_invoke(&mut args),
             _ => Err(UsageError::new(format!(
                 "unknown command `{}`",
                 command.to_string_lossy()
@@ -197,6 +253,157 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
     Ok(Command::Package(PackageArgs { binary, output }))
 }
 
+/// Parses a number flag value.
+fn number<T: std::str::FromStr>(flag: &str, value: OsString) -> Result<T, UsageError> {
+    value
+        .to_str()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "`{flag}` needs a number, not `{}`",
+                value.to_string_lossy()
+            ))
+        })
+}
+
+/// A flag value as UTF-8 text.
+fn text(flag: &str, value: OsString) -> Result<String, UsageError> {
+    value.into_string().map_err(|v| {
+        UsageError::new(format!(
+            "`{flag}` value `{}` is not UTF-8",
+            v.to_string_lossy()
+        ))
+    })
+}
+
+/// Parses the arguments of `coda run`.
+fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
+    let mut run = RunArgs {
+        port: None,
+        timeout: std::time::Duration::from_secs(3),
+        memory_mb: 128,
+        concurrency: 1,
+        name: "function".into(),
+        env: Vec::new(),
+        invoke: None,
+        command: Vec::new(),
+    };
+    while let Some(arg) = args.next() {
+        match arg {
+            Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
+                no_value(&flag, inline)?;
+                return Ok(Command::Help);
+            }
+            Arg::Flag(flag, inline) => {
+                let value = args.value(&flag, inline)?;
+                match flag.as_str() {
+                    "--port" | "-p" => run.port = Some(number(&flag, value)?),
+                    "--timeout" | "-t" => {
+                        let seconds: f64 = number(&flag, value)?;
+                        if !(seconds > 0.0 && seconds <= 900.0) {
+                            return Err(UsageError::new(
+                                "`--timeout` is in seconds, above 0 and at most 900 (Lambda's limit)",
+                            ));
+                        }
+                        run.timeout = std::time::Duration::from_secs_f64(seconds);
+                    }
+                    "--memory" | "-m" => {
+                        run.memory_mb = number(&flag, value)?;
+                        if !(128..=10_240).contains(&run.memory_mb) {
+                            return Err(UsageError::new(
+                                "`--memory` is in MB, from 128 to 10240 (Lambda's range)",
+                            ));
+                        }
+                    }
+                    "--concurrency" | "-c" => {
+                        run.concurrency = number(&flag, value)?;
+                        if run.concurrency == 0 {
+                            return Err(UsageError::new("`--concurrency` must be at least 1"));
+                        }
+                    }
+                    "--name" | "-n" => run.name = text(&flag, value)?,
+                    "--env" | "-e" => {
+                        let pair = text(&flag, value)?;
+                        let Some((key, val)) = pair.split_once('=').filter(|(k, _)| !k.is_empty())
+                        else {
+                            return Err(UsageError::new(format!(
+                                "`{flag}` needs KEY=VALUE, not `{pair}`"
+                            )));
+                        };
+                        run.env.push((key.to_owned(), val.to_owned()));
+                    }
+                    "--invoke" | "-i" => run.invoke = Some(text(&flag, value)?),
+                    _ => {
+                        return Err(UsageError::new(format!(
+                            "unknown option `{flag}` for `coda run`"
+                        )));
+                    }
+                }
+            }
+            Arg::Positional(word) => {
+                run.command.push(word);
+                // Everything after the program belongs to it.
+                run.command.extend(args.rest.by_ref());
+            }
+        }
+    }
+    if run.command.is_empty() {
+        return Err(UsageError::new(
+            "`coda run` needs the function's command after `--`, e.g. `coda run -- target/debug/hello`",
+        ));
+    }
+    Ok(Command::Run(run))
+}
+
+/// Parses the arguments of `coda invoke`.
+fn parse_invoke(args: &mut Args) -> Result<Command, UsageError> {
+    let mut invoke = InvokeArgs {
+        data: None,
+        data_file: None,
+        name: "function".into(),
+        url: "http://127.0.0.1:9000".into(),
+        tail: false,
+    };
+    while let Some(arg) = args.next() {
+        match arg {
+            Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
+                no_value(&flag, inline)?;
+                return Ok(Command::Help);
+            }
+            Arg::Flag(flag, inline) if flag == "--tail" => {
+                no_value(&flag, inline)?;
+                invoke.tail = true;
+            }
+            Arg::Flag(flag, inline) => {
+                let value = args.value(&flag, inline)?;
+                match flag.as_str() {
+                    "--data" | "-d" => invoke.data = Some(text(&flag, value)?),
+                    "--data-file" | "-f" => invoke.data_file = Some(PathBuf::from(value)),
+                    "--name" | "-n" => invoke.name = text(&flag, value)?,
+                    "--url" | "-u" => {
+                        invoke.url = text(&flag, value)?.trim_end_matches('/').to_owned()
+                    }
+                    _ => {
+                        return Err(UsageError::new(format!(
+                            "unknown option `{flag}` for `coda invoke`"
+                        )));
+                    }
+                }
+            }
+            Arg::Positional(extra) => {
+                return Err(UsageError::new(format!(
+                    "unexpected argument `{}`: give the event with --data or --data-file",
+                    extra.to_string_lossy()
+                )));
+            }
+        }
+    }
+    if invoke.data.is_some() && invoke.data_file.is_some() {
+        return Err(UsageError::new("give --data or --data-file, not both"));
+    }
+    Ok(Command::Invoke(invoke))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +419,96 @@ mod tests {
             binary: binary.into(),
             output: output.map(PathBuf::from),
         })
+    }
+
+    /// `coda run` flags, then the command with its own flags untouched.
+    #[test]
+    fn run_forms() {
+        let Ok(Command::Run(run)) = parse_strs(&[
+            "run",
+            "--port",
+            "9100",
+            "--timeout",
+            "1.5",
+            "--env",
+            "A=b=c",
+            "-e",
+            "X=",
+            "--",
+            "cargo",
+            "run",
+            "--bin",
+            "hello",
+        ]) else {
+            panic!("run parses")
+        };
+        assert_eq!(run.port, Some(9100));
+        assert_eq!(run.timeout, std::time::Duration::from_millis(1500));
+        assert_eq!(
+            run.env,
+            [
+                ("A".to_owned(), "b=c".to_owned()),
+                ("X".to_owned(), String::new())
+            ]
+        );
+        assert_eq!(run.command, ["cargo", "run", "--bin", "hello"]);
+        let Ok(Command::Run(run)) = parse_strs(&["run", "./fn", "--port", "1"]) else {
+            panic!()
+        };
+        assert_eq!(
+            (run.port, run.command.len()),
+            (None, 3),
+            "flags after the program are the program's"
+        );
+        for (args, message) in [
+            (&["run"][..], "`coda run` needs the function's command"),
+            (
+                &["run", "--port", "x", "--", "f"],
+                "`--port` needs a number",
+            ),
+            (
+                &["run", "--timeout", "0", "--", "f"],
+                "`--timeout` is in seconds",
+            ),
+            (&["run", "--memory", "64", "--", "f"], "`--memory` is in MB"),
+            (
+                &["run", "--env", "NOEQUALS", "--", "f"],
+                "`--env` needs KEY=VALUE",
+            ),
+            (
+                &["run", "--frobnicate", "1", "--", "f"],
+                "unknown option `--frobnicate`",
+            ),
+        ] {
+            let err = parse_strs(args).unwrap_err().to_string();
+            assert!(err.contains(message), "{args:?}: {err}");
+        }
+    }
+
+    /// `coda invoke` flags and their mistakes.
+    #[test]
+    fn invoke_forms() {
+        let Ok(Command::Invoke(i)) =
+            parse_strs(&["invoke", "--data", "{}", "--tail", "--url", "http://h:1/"])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (i.data.as_deref(), i.tail, i.url.as_str(), i.name.as_str()),
+            (Some("{}"), true, "http://h:1", "function")
+        );
+        assert!(
+            parse_strs(&["invoke", "-d", "1", "-f", "x"])
+                .unwrap_err()
+                .to_string()
+                .contains("not both")
+        );
+        assert!(
+            parse_strs(&["invoke", "stray"])
+                .unwrap_err()
+                .to_string()
+                .contains("unexpected argument")
+        );
     }
 
     /// Every spelling of the output flag, before or after the binary.

@@ -245,6 +245,121 @@ pub enum Error {
     Package(PackageError),
     /// Standard output could not be written (e.g. a closed pipe).
     Stdout(io::Error),
+    /// `coda run` failed.
+    Run(RunError),
+    /// `coda invoke` failed.
+    Invoke(InvokeError),
+    /// The function reported an error (`coda run --invoke`, `coda invoke`): exit status 1,
+    /// nothing more to print.
+    FunctionFailed,
+}
+
+/// Why `coda run` stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The emulator could not listen (the invoke port is busy, most often).
+    Listen {
+        /// The invoke port asked for, if any.
+        port: Option<u16>,
+        /// The error.
+        source: io::Error,
+    },
+    /// The supervisor thread could not start.
+    Supervise(io::Error),
+    /// No command was given (the parser prevents this).
+    NoCommand,
+    /// The function could not start, or exited before it was ready.
+    Function(coda::emulator::ReadyError),
+    /// The emulator stopped while an invocation was pending.
+    Wait(coda::emulator::WaitError),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Listen {
+                port: Some(port),
+                source,
+            } if source.kind() == io::ErrorKind::AddrInUse => write!(
+                f,
+                "port {port} is in use (another `coda run`, cargo lambda, or the AWS emulator?): pick another with --port"
+            ),
+            Self::Listen { port, .. } => match port {
+                Some(port) => write!(f, "cannot listen on 127.0.0.1:{port}"),
+                None => f.write_str("cannot listen on 127.0.0.1"),
+            },
+            Self::Supervise(_) => f.write_str("cannot start the thread that runs the function"),
+            Self::NoCommand => f.write_str("no command to run the function"),
+            Self::Function(error) => error.fmt(f),
+            Self::Wait(error) => write!(f, "the invocation did not complete: {error}"),
+        }
+    }
+}
+
+impl StdError for RunError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::Listen { source, .. } | Self::Supervise(source) => Some(source),
+            Self::Function(error) => error.source(),
+            Self::Wait(_) | Self::NoCommand => None,
+        }
+    }
+}
+
+/// Why `coda invoke` failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InvokeError {
+    /// The event file could not be read.
+    DataFile {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// Nothing answered at the URL (is `coda run` running?).
+    Connect {
+        /// The URL.
+        url: String,
+        /// The error (from the HTTP client).
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The invoke API answered with an error status.
+    Status {
+        /// The URL.
+        url: String,
+        /// The status.
+        status: u16,
+        /// The body.
+        body: String,
+    },
+}
+
+impl fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DataFile { path, .. } => {
+                write!(f, "cannot read the event file {}", path.display())
+            }
+            Self::Connect { url, .. } => {
+                write!(f, "no answer from {url}: is `coda run` running there?")
+            }
+            Self::Status { url, status, body } => {
+                write!(f, "{url} answered {status}: {}", body.trim())
+            }
+        }
+    }
+}
+
+impl StdError for InvokeError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match self {
+            Self::DataFile { source, .. } => Some(source),
+            Self::Connect { source, .. } => Some(source.as_ref()),
+            Self::Status { .. } => None,
+        }
+    }
 }
 
 impl Error {
@@ -252,7 +367,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Self::Usage(_) => ExitCode::from(2),
-            Self::Package(_) | Self::Stdout(_) => ExitCode::FAILURE,
+            _ => ExitCode::FAILURE,
         }
     }
 }
@@ -263,6 +378,9 @@ impl fmt::Display for Error {
             Self::Usage(error) => error.fmt(f),
             Self::Package(error) => error.fmt(f),
             Self::Stdout(_) => f.write_str("cannot write to standard output"),
+            Self::Run(error) => error.fmt(f),
+            Self::Invoke(error) => error.fmt(f),
+            Self::FunctionFailed => f.write_str("the function reported an error"),
         }
     }
 }
@@ -275,6 +393,9 @@ impl StdError for Error {
             Self::Usage(error) => error.source(),
             Self::Package(error) => error.source(),
             Self::Stdout(error) => Some(error),
+            Self::Run(error) => error.source(),
+            Self::Invoke(error) => error.source(),
+            Self::FunctionFailed => None,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `coda`: the command-line companion of the Coda Lambda runtime.
 //!
-//! For now it has one command, `coda package`, which checks a compiled
-//! binary against Lambda's `provided.al2023` runtime and writes the zip to
-//! deploy. `main` stays thin: parse the arguments, run the command, and on
+//! `coda run` runs a function under the emulator, `coda invoke` invokes it,
+//! `coda package` checks a compiled binary against Lambda's `provided.al2023`
+//! runtime and writes the zip to deploy. `main` stays thin: parse the arguments, run the command, and on
 //! failure print the error once and exit with 2 (usage) or 1 (anything else).
 
 #![forbid(unsafe_code)]
@@ -19,7 +19,9 @@ mod cli;
 mod elf;
 mod error;
 mod glibc;
+mod invoke;
 mod package;
+mod run;
 #[cfg(test)]
 mod testelf;
 
@@ -34,6 +36,7 @@ use error::Error;
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::FunctionFailed) => ExitCode::FAILURE,
         Err(error) => {
             let mut stderr = std::io::stderr().lock();
             // If stderr itself is gone there is nowhere left to report to.
@@ -57,6 +60,22 @@ fn run() -> Result<(), Error> {
         Command::Package(args) => {
             let report = package::package(&args)?;
             write!(stdout, "{report}")
+        }
+        Command::Run(args) => {
+            drop(stdout);
+            return match run::run(&args) {
+                Ok(false) => Ok(()),
+                Ok(true) => Err(Error::FunctionFailed),
+                Err(e) => Err(Error::Run(e)),
+            };
+        }
+        Command::Invoke(args) => {
+            drop(stdout);
+            return match invoke::invoke(&args) {
+                Ok(false) => Ok(()),
+                Ok(true) => Err(Error::FunctionFailed),
+                Err(e) => Err(Error::Invoke(e)),
+            };
         }
     }
     .and_then(|()| stdout.flush())

@@ -5,8 +5,13 @@
 //! wrong is kept in `warnings` so the loop can log it against the request id.
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::headers;
+
+/// Deadlines below this (2001-09-09 in epoch milliseconds) cannot be Lambda's, which are
+/// always "now + timeout": such a value is a duration, as some local emulators send.
+const PLAUSIBLE_EPOCH_MS: u64 = 1_000_000_000_000;
 
 /// One event handed out by `/next`.
 #[derive(Debug, Default)]
@@ -21,6 +26,8 @@ pub(crate) struct Invocation {
     pub(crate) invocation_id: Option<String>,
     pub(crate) content_type: Option<String>,
     pub(crate) warnings: Vec<String>,
+    /// Differences from Lambda that were tolerated (logged at debug level).
+    pub(crate) notes: Vec<String>,
 }
 
 impl Invocation {
@@ -54,6 +61,18 @@ impl Invocation {
                 .warnings
                 .push("no Lambda-Runtime-Deadline-Ms header: no deadline".into()),
             Some(text) => match text.parse::<u64>() {
+                Ok(ms) if ms < PLAUSIBLE_EPOCH_MS => {
+                    // cargo-lambda 1.x sends the timeout itself (600000 for 10 minutes), not
+                    // an epoch time: read it as a duration from now rather than as 1970.
+                    let now = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default();
+                    inv.deadline_ms = Some(now.as_millis() as u64 + ms);
+                    inv.notes.push(format!(
+                        "Lambda-Runtime-Deadline-Ms {ms} is not an epoch time (cargo-lambda sends \
+                         the timeout itself): read as {ms} ms from now"
+                    ));
+                }
                 Ok(ms) => inv.deadline_ms = Some(ms),
                 Err(_) => inv.warnings.push(format!(
                     "ignoring invalid Lambda-Runtime-Deadline-Ms {text:?}: no deadline"
@@ -100,6 +119,22 @@ mod tests {
         assert_eq!(inv.tenant_id.as_deref(), Some("t-1"));
         assert_eq!(inv.invocation_id.as_deref(), Some("i-1"));
         assert!(inv.warnings.is_empty());
+    }
+
+    /// A deadline that cannot be an epoch time (cargo-lambda's "600000") is a duration.
+    #[test]
+    fn relative_deadlines_from_local_emulators() {
+        let inv = parse(&[(headers::REQUEST_ID, "r"), (headers::DEADLINE_MS, "600000")]).unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let deadline = inv.deadline_ms.unwrap();
+        assert!(
+            deadline >= now + 590_000 && deadline <= now + 600_000,
+            "{deadline} vs {now}"
+        );
+        assert_eq!(inv.notes.len(), 1, "{:?}", inv.notes);
     }
 
     /// §9 #5–#7: no request id cannot be answered; empty is absent; a bad deadline is none.

@@ -62,6 +62,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
             Err(e) => return e,
         };
         let warnings = std::mem::take(&mut invocation.warnings);
+        let notes = std::mem::take(&mut invocation.notes);
         let mut ctx = Context::new(
             invocation,
             settings.config.function.clone(),
@@ -72,6 +73,9 @@ pub(crate) fn serve<H: Handler<M>, M>(
         logger::set_request_id(Some(ctx.request_id_arc().clone()));
         for warning in warnings {
             log::warn!("{warning}");
+        }
+        for note in notes {
+            log::debug!("{note}");
         }
         if let Some(env) = trace_env.as_mut() {
             env.publish(ctx.trace_id());

@@ -156,3 +156,26 @@ fn lenient_client_context() {
     assert_eq!(out.json(), Some(json!(["inst-1", 3, "en_GB"])));
     served.shutdown();
 }
+
+/// cargo-lambda 1.x sends `Lambda-Runtime-Deadline-Ms: 600000` (its timeout, not an epoch
+/// time): the runtime reads it as ten minutes from now, so deferred work still runs.
+#[test]
+fn cargo_lambda_relative_deadline() {
+    let served = serve(|_: Value, ctx: &mut Context| {
+        ctx.after(|job| assert!(!job.budget_spent()));
+        Ok::<_, Diagnostic>(ctx.remaining().as_secs())
+    });
+    let pending = served.emulator.invoke(
+        Invoke::new("{}")
+            .header("lambda-runtime-deadline-ms", "600000")
+            .header("lambda-runtime-invoked-function-arn", "function-arn")
+            .without_header("content-type"),
+    );
+    let answer = pending.answer(LIMIT).unwrap();
+    let seconds: u64 =
+        serde_json::from_slice(&answer.payload).unwrap_or_else(|e| panic!("{e}: {answer:?}"));
+    assert!((590..=600).contains(&seconds), "{seconds}");
+    pending.finished(LIMIT).unwrap();
+    assert_eq!(served.report().deferred.ran, 1);
+    served.shutdown();
+}

@@ -184,16 +184,48 @@ impl Answer {
     }
 }
 
-/// The end of an invocation: the runtime asked for the next event.
+/// How an invocation ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ending {
+    /// The runtime (and every extension subscribed to INVOKE) asked for its next event; in
+    /// Managed Instances mode, the answer arrived.
+    #[default]
+    Completed,
+    /// The deadline passed first; the caller got Lambda's timeout error if it had no answer.
+    TimedOut,
+    /// The function process exited first (`Runtime.ExitError`).
+    ProcessExited,
+    /// No idle execution environment took it (Managed Instances mode): turned away at once.
+    Rejected,
+}
+
+/// The end of an invocation.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Finished {
-    /// The answer, if one was posted before the end.
+    /// The answer: posted by the runtime, or made by the emulator for a timeout or exit.
     pub answer: Option<Answer>,
     /// Time from queueing to the end of the answer.
     pub answered_after: Option<Duration>,
-    /// Time from queueing to the runtime's next `/next`.
+    /// Time from queueing to the end (the runtime's next `/next`, the deadline, the exit).
     pub finished_after: Duration,
+    /// How it ended.
+    pub ending: Ending,
+    /// Its log lines: START, the function's output while it ran, END, REPORT.
+    pub logs: Vec<String>,
+}
+
+/// Bytes of an answer as they arrive ([`PendingInvocation::read_stream`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StreamRead {
+    /// New bytes after the offset asked for (may be empty when `done` is set).
+    pub bytes: Vec<u8>,
+    /// The content type the runtime declared.
+    pub content_type: Option<String>,
+    /// The complete answer, once it has all arrived.
+    pub done: Option<Answer>,
 }
 
 /// Why waiting on a [`PendingInvocation`] ended without what was asked for.
@@ -242,7 +274,8 @@ impl PendingInvocation {
             .wait(limit, |state| state.slot(&self.slot).answer.clone())
     }
 
-    /// Waits up to `limit` for the invocation to end: the runtime asked for the next event.
+    /// Waits up to `limit` for the invocation to end: the runtime asked for the next event
+    /// (and every INVOKE extension did), or it timed out, or the process exited.
     pub fn finished(&self, limit: Duration) -> Result<Finished, WaitError> {
         self.shared.wait(limit, |state| {
             let progress = state.slot(&self.slot);
@@ -250,7 +283,36 @@ impl PendingInvocation {
                 answer: progress.answer.clone(),
                 answered_after: progress.answer.as_ref().map(|a| a.latency),
                 finished_after: at.saturating_duration_since(self.slot.queued_at),
+                ending: progress.ending,
+                logs: progress.logs.clone(),
             })
         })
+    }
+
+    /// Waits up to `limit` for bytes of the answer past `offset`, or for its end: a streamed
+    /// answer arrives piece by piece, a buffered one all at once.
+    pub fn read_stream(&self, offset: usize, limit: Duration) -> Result<StreamRead, WaitError> {
+        self.shared.wait(limit, |state| {
+            let progress = state.slot(&self.slot);
+            if let Some(answer) = &progress.answer {
+                return Some(StreamRead {
+                    bytes: answer.payload.get(offset..).unwrap_or_default().to_vec(),
+                    content_type: answer.content_type.clone(),
+                    done: Some(answer.clone()),
+                });
+            }
+            let stream = progress.stream.as_ref()?;
+            (stream.bytes.len() > offset).then(|| StreamRead {
+                bytes: stream.bytes[offset..].to_vec(),
+                content_type: stream.content_type.clone(),
+                done: None,
+            })
+        })
+    }
+
+    /// The log lines of the invocation so far (function output, START/END/REPORT).
+    pub fn logs(&self) -> Vec<String> {
+        self.shared
+            .read(|state| state.slot(&self.slot).logs.clone())
     }
 }

@@ -25,15 +25,23 @@
 //! ```
 //!
 //! Modules: `wire` (sans-IO HTTP parsing), `route` (which endpoint), `state` (queue,
-//! invocations, one condition variable), `server` (sockets), `runtime_api` (the endpoints),
-//! `invoke` (the caller's side), `ids` (fresh request and trace ids).
+//! invocations, one condition variable), `server` (sockets), `runtime_api` (the Runtime API
+//! endpoints), `extensions` (the Extensions API), `lifecycle` (delivery, end barrier,
+//! timeouts, exits, REPORT lines), `timer` (the deadline watcher), `process` (the supervised
+//! function process), `front` (the invoke API and Function URL front), `invoke` (the
+//! caller's side), `ids` (fresh request and trace ids).
 
+mod extensions;
+mod front;
 mod ids;
 mod invoke;
+mod lifecycle;
+mod process;
 mod route;
 mod runtime_api;
 mod server;
 mod state;
+mod timer;
 mod wire;
 
 use std::io;
@@ -42,11 +50,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use invoke::{Answer, Finished, Invoke, PendingInvocation, WaitError};
+pub use invoke::{Answer, Ending, Finished, Invoke, PendingInvocation, StreamRead, WaitError};
+pub use process::{FunctionCommand, ReadyError, Supervisor};
 
 use crate::headers;
 use invoke::DeadlineSpec;
-use state::{Queued, Shared, Slot};
+use state::{Queued, Shared, Slot, SlotSpec};
 
 /// The emulated function's settings.
 #[derive(Clone, Debug)]
@@ -60,6 +69,31 @@ pub struct EmulatorConfig {
     pub(crate) path_prefix: String,
     pub(crate) trace_ids: bool,
     pub(crate) concurrency: usize,
+    pub(crate) reports: Reports,
+}
+
+/// Where the emulator prints Lambda's START / END / REPORT lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reports {
+    /// Not printed (they are still in each invocation's logs).
+    #[default]
+    Off,
+    /// Printed to standard output, as Lambda writes them to the log stream.
+    Stdout,
+    /// Printed to standard error.
+    Stderr,
+}
+
+impl Reports {
+    pub(crate) fn print(self, line: &str) {
+        use std::io::Write;
+        let _ = match self {
+            Reports::Off => Ok(()),
+            Reports::Stdout => writeln!(io::stdout().lock(), "{line}"),
+            Reports::Stderr => writeln!(io::stderr().lock(), "{line}"),
+        };
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -74,6 +108,7 @@ impl Default for EmulatorConfig {
             path_prefix: String::new(),
             trace_ids: true,
             concurrency: 1,
+            reports: Reports::Off,
         }
     }
 }
@@ -83,6 +118,7 @@ impl Default for EmulatorConfig {
 pub struct EmulatorBuilder {
     config: EmulatorConfig,
     bind: SocketAddr,
+    front: Option<SocketAddr>,
 }
 
 impl EmulatorBuilder {
@@ -118,9 +154,31 @@ impl EmulatorBuilder {
         self
     }
 
-    /// Managed Instances mode: invocations end when answered, not at the next `/next`.
+    /// Managed Instances mode (`AWS_LAMBDA_MAX_CONCURRENCY` = `n` > 1): up to `n` parked
+    /// `/next` calls, each invocation handed to an idle one and turned away when none is idle;
+    /// invocations end when answered; timeouts are reported, not enforced (§6.1).
     pub fn concurrency(mut self, n: usize) -> Self {
         self.config.concurrency = n.max(1);
+        self
+    }
+
+    /// The function version reported (default `$LATEST`).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.config.version = version.into();
+        self
+    }
+
+    /// Where START / END / REPORT lines are printed (default: not printed).
+    pub fn reports(mut self, reports: Reports) -> Self {
+        self.config.reports = reports;
+        self
+    }
+
+    /// Also serve the invoke front at `addr`: the Lambda Invoke API
+    /// (`POST /2015-03-31/functions/{name}/invocations`, streaming invokes) and a Function URL
+    /// for every other request. Use port 0 for any free port ([`Emulator::front_addr`]).
+    pub fn front(mut self, addr: SocketAddr) -> Self {
+        self.front = Some(addr);
         self
     }
 
@@ -134,12 +192,35 @@ impl EmulatorBuilder {
     pub fn start(self) -> io::Result<Emulator> {
         let listener = TcpListener::bind(self.bind)?;
         let addr = listener.local_addr()?;
+        let front = match self.front {
+            Some(front) => Some(TcpListener::bind(front).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot listen on {front} for invocations: {e}"),
+                )
+            })?),
+            None => None,
+        };
+        let front_addr = front.as_ref().map(TcpListener::local_addr).transpose()?;
         let shared = Arc::new(Shared::new(self.config));
-        let accept = server::spawn_listener(listener, shared.clone(), runtime_api::handle)?;
+        let mut threads = vec![server::spawn_listener(
+            listener,
+            shared.clone(),
+            runtime_api::handle,
+        )?];
+        threads.push(timer::spawn(shared.clone())?);
+        if let Some(front) = front {
+            threads.push(server::spawn_listener(
+                front,
+                shared.clone(),
+                front::handle,
+            )?);
+        }
         Ok(Emulator {
             shared,
             addr,
-            accept: Some(accept),
+            front_addr,
+            threads,
         })
     }
 }
@@ -180,7 +261,8 @@ pub struct InitErrorRecord {
 pub struct Emulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    accept: Option<JoinHandle<()>>,
+    front_addr: Option<SocketAddr>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -194,12 +276,23 @@ impl Emulator {
         EmulatorBuilder {
             config: EmulatorConfig::default(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            front: None,
         }
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound address of the invoke front, when one was asked for.
+    pub fn front_addr(&self) -> Option<SocketAddr> {
+        self.front_addr
+    }
+
+    /// The emulated function's name.
+    pub fn function_name(&self) -> &str {
+        &self.shared.config.function_name
     }
 
     /// The value for `AWS_LAMBDA_RUNTIME_API`: `host:port`, or `http://host:port/prefix` when
@@ -247,8 +340,28 @@ impl Emulator {
     /// Queues an invocation; the runtime receives it on its next `/next`.
     pub fn invoke(&self, invoke: Invoke) -> PendingInvocation {
         let slot = Arc::new(self.slot(invoke));
-        self.shared
-            .update(|state| state.queue.push_back(Queued::Invocation(slot.clone())));
+        let concurrent = self.shared.config.concurrency > 1;
+        let shared = &self.shared;
+        shared.update(|state| {
+            let queued = state
+                .queue
+                .iter()
+                .filter(|q| matches!(q, Queued::Invocation(_)))
+                .count();
+            if concurrent && state.parked_next <= queued {
+                let message = format!(
+                    "no idle execution environment: all {} are busy",
+                    shared.config.concurrency
+                );
+                let mut answer =
+                    lifecycle::synthetic_answer(&slot, "TooManyRequestsException", &message);
+                answer.status = 429;
+                state.slot(&slot).answer = Some(answer);
+                lifecycle::finish(shared, state, &slot, Ending::Rejected);
+            } else {
+                state.queue.push_back(Queued::Invocation(slot.clone()));
+            }
+        });
         PendingInvocation {
             shared: self.shared.clone(),
             slot,
@@ -294,11 +407,22 @@ impl Emulator {
         if self.shared.read(|s| s.shutdown) {
             return;
         }
+        // Extensions subscribed to SHUTDOWN hear about it first (§7.4).
+        self.shared.update(|state| {
+            for extension in state.extensions.iter_mut().filter(|e| e.shutdown) {
+                extension
+                    .events
+                    .push_back(extensions::shutdown_event("spindown"));
+            }
+        });
         self.shared.shut_down();
-        // Wake the accept loop so it sees the flag.
+        // Wake the accept loops so they see the flag.
         let _ = TcpStream::connect(self.addr);
-        if let Some(accept) = self.accept.take() {
-            let _ = accept.join();
+        if let Some(front) = self.front_addr {
+            let _ = TcpStream::connect(front);
+        }
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
         }
     }
 
@@ -346,15 +470,20 @@ impl Emulator {
             .find(|(n, _)| n == headers::REQUEST_ID)
             .map(|(_, v)| v.clone())
             .unwrap_or(request_id);
-        Slot::new(
+        // The emulator enforces the deadline of the invocation (what `deadline_in` or
+        // `deadline_ms` asked for, else the function timeout); a raw header override only
+        // changes what the runtime is told.
+        let left = Duration::from_millis(deadline.saturating_sub(now_ms));
+        Slot::new(SlotSpec {
             request_id,
             invocation_id,
-            invoke.payload,
+            payload: invoke.payload,
             headers,
-            invoke.answer_status,
-            invoke.drop_answer,
+            answer_status: invoke.answer_status,
+            drop_answer: invoke.drop_answer,
             queued_at,
-        )
+            deadline: queued_at + left,
+        })
     }
 }
 

@@ -13,6 +13,14 @@ pub(crate) enum Route {
     Error(String),
     /// `POST /2018-06-01/runtime/init/error` (§4.2).
     InitError,
+    /// `POST /2020-01-01/extension/register` (§7.5).
+    ExtensionRegister,
+    /// `GET /2020-01-01/extension/event/next` (§7.5).
+    ExtensionNext,
+    /// `POST /2020-01-01/extension/init/error` (§7.5).
+    ExtensionInitError,
+    /// `POST /2020-01-01/extension/exit/error` (§7.5).
+    ExtensionExitError,
     /// A known path with the wrong method; the allowed method.
     WrongMethod(&'static str),
     /// Anything else.
@@ -37,6 +45,13 @@ impl Route {
         }
         if path == headers::INIT_ERROR_PATH {
             return expect("POST", Route::InitError);
+        }
+        match path {
+            "/2020-01-01/extension/register" => return expect("POST", Route::ExtensionRegister),
+            "/2020-01-01/extension/event/next" => return expect("GET", Route::ExtensionNext),
+            "/2020-01-01/extension/init/error" => return expect("POST", Route::ExtensionInitError),
+            "/2020-01-01/extension/exit/error" => return expect("POST", Route::ExtensionExitError),
+            _ => {}
         }
         if let Some(rest) = path.strip_prefix(headers::INVOCATION_PREFIX) {
             if let Some(id) = rest.strip_suffix("/response") {
@@ -82,5 +97,17 @@ mod tests {
             Route::Unknown
         );
         assert_eq!(Route::of("GET", "/", ""), Route::Unknown);
+        assert_eq!(
+            Route::of("POST", "/2020-01-01/extension/register", ""),
+            Route::ExtensionRegister
+        );
+        assert_eq!(
+            Route::of("GET", "/2020-01-01/extension/event/next", ""),
+            Route::ExtensionNext
+        );
+        assert_eq!(
+            Route::of("GET", "/2020-01-01/extension/register", ""),
+            Route::WrongMethod("POST")
+        );
     }
 }

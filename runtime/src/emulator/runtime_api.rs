@@ -1,17 +1,18 @@
 //! The Runtime API endpoints on the emulator's side (`runtime-api.md` §2–§4): `/next` hands
 //! out events and ends the previous invocation, `/response` and `/error` record answers with
-//! RAPID's status codes, `/init/error` records an init failure.
+//! RAPID's status codes, `/init/error` records an init failure. Extension endpoints share the
+//! port and are routed to [`super::extensions`].
 
 use std::io;
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::invoke::Answer;
+use super::lifecycle;
 use super::route::Route;
 use super::server::{Conn, Flow, ReadError};
 use super::state::{Queued, Shared, Slot, State};
 use super::wire::RequestHead;
-use super::{InitErrorRecord, NextReply};
+use super::{InitErrorRecord, NextReply, extensions};
 use crate::headers::{self, MAX_BUFFERED_RESPONSE, recorded_error_type};
 
 /// Largest streamed response accepted (§5.5: 200 MB).
@@ -26,6 +27,10 @@ pub(crate) fn handle(shared: &Arc<Shared>, conn: &mut Conn, head: RequestHead) -
         Route::Response(id) => answer(shared, conn, &head, &id, Kind::Response),
         Route::Error(id) => answer(shared, conn, &head, &id, Kind::Error),
         Route::InitError => init_error(shared, conn, &head),
+        Route::ExtensionRegister => extensions::register(shared, conn, &head),
+        Route::ExtensionNext => extensions::next(shared, conn, &head),
+        Route::ExtensionInitError => extensions::error(shared, conn, &head, "init"),
+        Route::ExtensionExitError => extensions::error(shared, conn, &head, "exit"),
         Route::WrongMethod(allowed) => {
             if let Err(e) = conn.skip_body(&head) {
                 return fail_read(conn, e);
@@ -65,12 +70,16 @@ fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result
     let item = {
         let mut state = shared.lock();
         state.next_calls += 1;
-        let reserved = if concurrent {
+        state
+            .process
+            .initialized_at
+            .get_or_insert_with(std::time::Instant::now);
+        let again = if concurrent {
             None
         } else {
-            end_previous(&mut state)
+            end_previous(shared, &mut state)
         };
-        match reserved {
+        match again {
             Some(slot) => Some(Queued::Invocation(slot)),
             None => {
                 state.parked_next += 1;
@@ -79,17 +88,22 @@ fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result
                     if state.shutdown {
                         break None;
                     }
-                    if let Some(item) = state.queue.pop_front() {
+                    if !conn.peer_alive() {
+                        // The function process that asked is gone: hand nothing to it.
+                        state.parked_next -= 1;
+                        shared.notify();
+                        return Ok(Flow::Close);
+                    }
+                    if state.extensions_ready()
+                        && let Some(item) = state.queue.pop_front()
+                    {
                         break Some(item);
                     }
                     state = shared.wait_guard(state);
                 };
                 state.parked_next -= 1;
                 if let Some(Queued::Invocation(slot)) = &item {
-                    let mut progress = state.slot(slot);
-                    progress.delivered_at.get_or_insert_with(Instant::now);
-                    drop(progress);
-                    state.in_flight.push(slot.clone());
+                    lifecycle::deliver(shared, &mut state, slot);
                 }
                 item
             }
@@ -130,20 +144,24 @@ fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result
     }
 }
 
-/// Single-concurrency rule: a `/next` ends every answered invocation in flight. An
-/// invocation handed out but not answered is handed out again, as RAPID does (§2.5).
-fn end_previous(state: &mut State) -> Option<Arc<Slot>> {
-    let now = Instant::now();
+/// Single-concurrency rule: a `/next` is the runtime's end of every answered invocation in
+/// flight. An invocation handed out but not answered is handed out again, as RAPID does (§2.5).
+fn end_previous(shared: &Shared, state: &mut State) -> Option<Arc<Slot>> {
     let mut again = None;
-    let in_flight = std::mem::take(&mut state.in_flight);
-    for slot in in_flight {
-        let answered = state.slot(&slot).answer.is_some();
+    for slot in state.in_flight.clone() {
+        let (answered, runtime_done) = {
+            let progress = state.slot(&slot);
+            (
+                progress.answer.is_some(),
+                progress.runtime_done_at.is_some(),
+            )
+        };
         if answered {
-            state.slot(&slot).finished_at = Some(now);
+            if !runtime_done {
+                lifecycle::runtime_done(shared, state, &slot);
+            }
         } else if again.is_none() {
             again = Some(slot);
-        } else {
-            state.in_flight.push(slot);
         }
     }
     again
@@ -153,6 +171,36 @@ fn end_previous(state: &mut State) -> Option<Arc<Slot>> {
 enum Kind {
     Response,
     Error,
+}
+
+/// Which invocation an answer is for.
+enum Target {
+    Slot(Arc<Slot>),
+    Unknown,
+    Stale,
+    Answered,
+}
+
+fn target(state: &State, id: &str, invocation_id: Option<&str>) -> Target {
+    let matches = |s: &&Arc<Slot>| {
+        s.request_id == id
+            && (invocation_id.is_none()
+                || s.invocation_id.is_none()
+                || s.invocation_id.as_deref() == invocation_id)
+    };
+    if let Some(slot) = state.in_flight.iter().find(matches) {
+        return if state.slot(slot).answer.is_some() {
+            Target::Answered
+        } else {
+            Target::Slot(Arc::clone(slot))
+        };
+    }
+    if state.timed_out.iter().any(|s| s.request_id == id)
+        || state.in_flight.iter().any(|s| s.request_id == id)
+    {
+        return Target::Stale;
+    }
+    Target::Unknown
 }
 
 /// `POST /response` and `/error`: RAPID's checks and statuses (§3.3, §4.1).
@@ -171,38 +219,28 @@ fn answer(
         .header(headers::RESPONSE_MODE)
         .filter(|v| !v.is_empty());
     let streamed = mode == Some("streaming");
-
-    // Which invocation is this for?
-    enum Target {
-        Slot(Arc<Slot>),
-        Unknown,
-        Stale,
-        Answered,
-    }
-    let target = shared.read(|state| {
-        let same_id: Vec<&Arc<Slot>> = state
-            .in_flight
-            .iter()
-            .filter(|s| s.request_id == id)
-            .collect();
-        let matching = same_id.iter().find(|s| {
-            invocation_id.is_none() || s.invocation_id.is_none() || s.invocation_id == invocation_id
-        });
-        match matching {
-            Some(slot) if state.slot(slot).answer.is_some() => Target::Answered,
-            Some(slot) => Target::Slot(Arc::clone(slot)),
-            None if !same_id.is_empty() => Target::Stale,
-            None => Target::Unknown,
-        }
-    });
+    let target = shared.read(|state| target(state, id, invocation_id.as_deref()));
 
     let limit = match (kind, streamed) {
         (Kind::Error, _) => MAX_ERROR_BODY,
         (Kind::Response, true) => MAX_STREAMED_RESPONSE,
         (Kind::Response, false) => MAX_BUFFERED_RESPONSE,
     };
+    let content_type = head.header("content-type").map(str::to_owned);
     let mut payload = Vec::new();
-    let body = match conn.read_body(head, limit, &mut |piece| payload.extend_from_slice(piece)) {
+    let live = match (&target, kind, streamed) {
+        (Target::Slot(slot), Kind::Response, true) => Some(slot.clone()),
+        _ => None,
+    };
+    let read = conn.read_body(head, limit, &mut |piece| {
+        payload.extend_from_slice(piece);
+        if let Some(slot) = &live {
+            shared.update(|state| {
+                lifecycle::stream_bytes(state, slot, content_type.as_deref(), piece)
+            });
+        }
+    });
+    let body = match read {
         Ok(body) => body,
         Err(e) => return fail_read(conn, e),
     };
@@ -223,8 +261,8 @@ fn answer(
         }
         Target::Answered => {
             let message = format!(
-                "State transition from ResponseSent to {kind_name} failed",
-                kind_name = kind.name()
+                "State transition from ResponseSent to {} failed",
+                kind.name()
             );
             return conn.respond_error(403, "InvalidStateTransition", &message, Flow::KeepAlive);
         }
@@ -278,7 +316,7 @@ fn answer(
     }
     let recorded = Answer {
         payload,
-        content_type: head.header("content-type").map(str::to_owned),
+        content_type,
         function_error,
         error_type_header: error_header,
         streamed,
@@ -292,15 +330,21 @@ fn answer(
         latency: slot.queued_at.elapsed(),
     };
     let concurrent = shared.config.concurrency > 1;
-    shared.update(|state| {
-        let mut progress = state.slot(&slot);
-        progress.answer = Some(recorded);
-        if concurrent {
-            progress.finished_at = Some(Instant::now());
-            drop(progress);
-            state.in_flight.retain(|s| !Arc::ptr_eq(s, &slot));
+    let accepted = shared.update(|state| {
+        // The deadline may have passed while the body arrived.
+        if state.slot(&slot).finished_at.is_some() {
+            return false;
         }
+        state.slot(&slot).answer = Some(recorded);
+        if concurrent {
+            // Managed Instances: the invocation completes with its answer (§6.1).
+            lifecycle::runtime_done(shared, state, &slot);
+        }
+        true
     });
+    if !accepted {
+        return conn.respond_error(410, "InvokeTimeout", "Invoke timeout", Flow::KeepAlive);
+    }
 
     if slot.drop_answer {
         return Ok(Flow::Close);
@@ -359,7 +403,11 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::
     }
     let header = head.header(headers::FUNCTION_ERROR_TYPE).map(str::to_owned);
     let status = shared.update(|state| {
-        let status = if state.next_calls > 0 { 403 } else { 202 };
+        let status = if state.process.initialized_at.is_some() {
+            403
+        } else {
+            202
+        };
         state.init_error = Some(InitErrorRecord {
             function_error: recorded_error_type(header.as_deref()),
             error_type_header: header,

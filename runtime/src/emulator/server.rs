@@ -201,6 +201,27 @@ impl Conn {
         self.read_body(head, 0, &mut |_| {}).map(|_| ())
     }
 
+    /// Whether the client is still connected: a non-blocking peek sees no end of stream.
+    /// (Used before handing an event to a parked `/next` whose process may have died.)
+    pub(crate) fn peer_alive(&self) -> bool {
+        if self.pos < self.buf.len() {
+            return true;
+        }
+        if self.stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        let alive = match self.stream.peek(&mut probe) {
+            Ok(0) => false,
+            Ok(_) => true,
+            Err(e) => {
+                e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted
+            }
+        };
+        let _ = self.stream.set_nonblocking(false);
+        alive
+    }
+
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)
     }

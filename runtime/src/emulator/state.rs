@@ -1,5 +1,5 @@
-//! The emulator's shared state: queued events, invocations in flight, their progress, and
-//! the one condition variable every waiter sleeps on.
+//! The emulator's shared state: queued events, invocations in flight, their progress,
+//! extensions, the function process, and the one condition variable every waiter sleeps on.
 //!
 //! Lock order: the global [`State`] mutex first, then a slot's progress mutex. Every change
 //! is made with the global lock held and followed by `notify_all`, so a waiter that checks
@@ -10,8 +10,12 @@ use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::invoke::{Answer, WaitError};
+use super::extensions::Extension;
+use super::invoke::{Answer, Ending, WaitError};
 use super::{EmulatorConfig, InitErrorRecord, NextReply};
+
+/// How many timed-out invocations are remembered, to answer their late posts with 410.
+const TIMED_OUT_MEMORY: usize = 256;
 
 /// One invocation's fixed facts.
 #[derive(Debug)]
@@ -19,6 +23,8 @@ pub(crate) struct Slot {
     pub(crate) request_id: String,
     pub(crate) invocation_id: Option<String>,
     pub(crate) queued_at: Instant,
+    /// When the caller stops waiting: the function timeout after queueing.
+    pub(crate) deadline: Instant,
     pub(crate) payload: Vec<u8>,
     /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
@@ -27,25 +33,29 @@ pub(crate) struct Slot {
     progress: Mutex<Progress>,
 }
 
+/// The parts of a [`Slot`] given at creation.
+pub(crate) struct SlotSpec {
+    pub(crate) request_id: String,
+    pub(crate) invocation_id: Option<String>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) answer_status: Option<u16>,
+    pub(crate) drop_answer: bool,
+    pub(crate) queued_at: Instant,
+    pub(crate) deadline: Instant,
+}
+
 impl Slot {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        request_id: String,
-        invocation_id: Option<String>,
-        payload: Vec<u8>,
-        headers: Vec<(String, String)>,
-        answer_status: Option<u16>,
-        drop_answer: bool,
-        queued_at: Instant,
-    ) -> Slot {
+    pub(crate) fn new(spec: SlotSpec) -> Slot {
         Slot {
-            request_id,
-            invocation_id,
-            queued_at,
-            payload,
-            headers,
-            answer_status,
-            drop_answer,
+            request_id: spec.request_id,
+            invocation_id: spec.invocation_id,
+            queued_at: spec.queued_at,
+            deadline: spec.deadline,
+            payload: spec.payload,
+            headers: spec.headers,
+            answer_status: spec.answer_status,
+            drop_answer: spec.drop_answer,
             progress: Mutex::new(Progress::default()),
         }
     }
@@ -55,8 +65,26 @@ impl Slot {
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
     pub(crate) delivered_at: Option<Instant>,
+    /// Streamed bytes received so far, while a streamed answer is arriving.
+    pub(crate) stream: Option<StreamProgress>,
     pub(crate) answer: Option<Answer>,
+    /// When the runtime asked for its next event after this one.
+    pub(crate) runtime_done_at: Option<Instant>,
+    /// Extensions subscribed to INVOKE that have not asked for their next event yet.
+    pub(crate) waiting_extensions: Vec<u64>,
     pub(crate) finished_at: Option<Instant>,
+    pub(crate) ending: Ending,
+    /// Log lines of this invocation (function output, START/END/REPORT).
+    pub(crate) logs: Vec<String>,
+    /// Init duration, for the first invocation of a function process.
+    pub(crate) init_duration: Option<Duration>,
+}
+
+/// A streamed answer as it arrives.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StreamProgress {
+    pub(crate) content_type: Option<String>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// What `/next` hands out next.
@@ -66,19 +94,45 @@ pub(crate) enum Queued {
     Scripted(NextReply),
 }
 
+/// The function process, as far as the state needs to know.
+#[derive(Debug, Default)]
+pub(crate) struct ProcessInfo {
+    /// Increases with each start; 0 when no process is supervised.
+    pub(crate) generation: u64,
+    pub(crate) pid: Option<u32>,
+    pub(crate) started_at: Option<Instant>,
+    /// When the current runtime first called `/next`: the end of its init.
+    pub(crate) initialized_at: Option<Instant>,
+    /// Whether the next invocation handed out is the current process's first (cold start).
+    pub(crate) cold_pending: bool,
+    pub(crate) running: bool,
+    /// Set by a timeout: the supervisor must kill and restart the process.
+    pub(crate) restart_requested: bool,
+    /// Set when the supervisor is stopped: kill the process and stop.
+    pub(crate) stop_requested: bool,
+    /// How the last process ended, for messages.
+    pub(crate) last_exit: Option<String>,
+    /// Output pipes of the current process still open (it has exited when both closed).
+    pub(crate) open_pipes: u8,
+}
+
 /// Everything behind the global lock.
 #[derive(Debug, Default)]
 pub(crate) struct State {
     pub(crate) queue: VecDeque<Queued>,
     /// Invocations handed out and not finished, oldest first.
     pub(crate) in_flight: Vec<Arc<Slot>>,
+    /// Invocations that ended by timeout, newest last (their late posts get 410).
+    pub(crate) timed_out: VecDeque<Arc<Slot>>,
     /// `/next` calls waiting for an event now.
     pub(crate) parked_next: usize,
     /// `/next` calls received so far.
     pub(crate) next_calls: usize,
-    /// `/response` and `/error` posts received so far (for any id).
+    /// `/response` and `/error` posts received so far.
     pub(crate) answer_posts: usize,
     pub(crate) init_error: Option<InitErrorRecord>,
+    pub(crate) extensions: Vec<Extension>,
+    pub(crate) process: ProcessInfo,
     pub(crate) shutdown: bool,
 }
 
@@ -86,6 +140,19 @@ impl State {
     /// The progress of `slot` (locks its mutex; the global lock is already held).
     pub(crate) fn slot<'a>(&self, slot: &'a Slot) -> MutexGuard<'a, Progress> {
         slot.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the runtime may be handed an event: every registered extension is ready.
+    pub(crate) fn extensions_ready(&self) -> bool {
+        self.extensions.iter().all(|e| e.ready)
+    }
+
+    /// Remembers a timed-out slot so a late post to it gets 410.
+    pub(crate) fn remember_timed_out(&mut self, slot: Arc<Slot>) {
+        self.timed_out.push_back(slot);
+        while self.timed_out.len() > TIMED_OUT_MEMORY {
+            self.timed_out.pop_front();
+        }
     }
 }
 
@@ -153,9 +220,21 @@ impl Shared {
         }
     }
 
-    /// Waits on the condition variable with the lock held by the caller (for `/next`).
+    /// Waits on the condition variable with the lock held by the caller.
     pub(crate) fn wait_guard<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
         self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits on the condition variable for at most `limit`.
+    pub(crate) fn wait_guard_timeout<'a>(
+        &self,
+        guard: MutexGuard<'a, State>,
+        limit: Duration,
+    ) -> MutexGuard<'a, State> {
+        self.changed
+            .wait_timeout(guard, limit)
+            .unwrap_or_else(|e| e.into_inner())
+            .0
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {

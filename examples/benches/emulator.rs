@@ -1,0 +1,296 @@
+//! Caller-side figures under Coda's embedded emulator, for `bench/run.sh` (see BENCHMARKS.md).
+//!
+//! Each function binary runs as a child process with [`Emulator::function_env`] as its whole
+//! environment (plus `CODA_DEFER_MS` when set), against an emulator of its own:
+//!
+//!     cargo bench -q -p coda-examples --bench emulator -- deferred --invocations 1000 target/release/echo target/release/echo-deferred
+//!     cargo bench -q -p coda-examples --bench emulator -- stream --invocations 20000 --rounds 5 target/release/echo target/release/echo-stream
+//!
+//! - `deferred A B`: one invocation at a time, alternating A and B (B first on odd rounds),
+//!   each queued only once the previous one ended, so both always meet a runtime parked on
+//!   `/next` after the same idle gap. Per function: p50 and p99 of the caller's latency
+//!   (`Answer::latency`, queue → answer) and of the invocation's end (`finished_after`, queue
+//!   → the runtime's next `/next`).
+//! - `stream A B`: per round and function, all invocations queued at once, then the time from
+//!   queueing to the last one's end; invocations per second, median over rounds.
+//!
+//! Every answer is checked to be the event byte for byte. Output: one `key=value` line per
+//! function on stdout; `--raw FILE` also writes every sample as CSV. Only `cargo bench` runs
+//! it (cargo passes `--bench`); under `cargo test --all-targets` it prints a note and exits.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use coda::emulator::{Emulator, Invoke};
+
+/// The kit's default event: keys sorted, so a `serde_json::Value` round trip returns it as is.
+const EVENT: &[u8] = br#"{"command":"echo","id":42,"items":[1,2,3],"nested":{"a":"b","c":true}}"#;
+/// Invocations per function before measuring (not recorded).
+const WARM_UP: usize = 20;
+/// How long any single wait may take before the run is declared broken.
+const LIMIT: Duration = Duration::from_secs(30);
+
+type Result<T> = std::result::Result<T, String>;
+
+struct Options {
+    mode: String,
+    invocations: usize,
+    rounds: usize,
+    raw: Option<PathBuf>,
+    binaries: Vec<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench") {
+        println!("emulator: a benchmark; run it with `cargo bench` (see BENCHMARKS.md)");
+        return ExitCode::SUCCESS;
+    }
+    let outcome = parse(&args).and_then(|options| match options.mode.as_str() {
+        "deferred" => deferred(&options),
+        "stream" => stream(&options),
+        other => Err(format!("unknown mode `{other}` (deferred | stream)")),
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("emulator bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut options = Options {
+        mode: String::new(),
+        invocations: 1000,
+        rounds: 5,
+        raw: None,
+        binaries: Vec::new(),
+    };
+    let mut args = args.iter().filter(|a| *a != "--bench");
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--invocations" => options.invocations = number(value()?)?,
+            "--rounds" => options.rounds = number(value()?)?,
+            "--raw" => options.raw = Some(PathBuf::from(value()?)),
+            _ if options.mode.is_empty() => options.mode = arg.clone(),
+            _ => options.binaries.push(PathBuf::from(arg)),
+        }
+    }
+    if options.binaries.len() != 2 || options.invocations == 0 || options.rounds == 0 {
+        return Err("usage: emulator deferred|stream [--invocations N] [--rounds R] [--raw FILE] BINARY_A BINARY_B".into());
+    }
+    Ok(options)
+}
+
+fn number(text: &str) -> Result<usize> {
+    text.parse().map_err(|_| format!("not a number: {text}"))
+}
+
+/// A function process serving its own emulator; killed when dropped.
+struct Function {
+    label: String,
+    emulator: Emulator,
+    child: Child,
+}
+
+impl Function {
+    fn start(binary: &Path) -> Result<Function> {
+        let label = binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let emulator = Emulator::start().map_err(|e| format!("emulator: {e}"))?;
+        let mut command = Command::new(binary);
+        command
+            .env_clear()
+            .envs(emulator.function_env())
+            .stdin(Stdio::null());
+        if let Ok(ms) = std::env::var("CODA_DEFER_MS") {
+            command.env("CODA_DEFER_MS", ms);
+        }
+        let child = command
+            .spawn()
+            .map_err(|e| format!("{}: {e}", binary.display()))?;
+        let function = Function {
+            label,
+            emulator,
+            child,
+        };
+        function
+            .emulator
+            .wait_parked(LIMIT)
+            .map_err(|e| format!("{}: first /next: {e}", function.label))?;
+        for _ in 0..WARM_UP {
+            function.invoke_one()?;
+        }
+        Ok(function)
+    }
+
+    /// One invocation on an idle runtime: (caller's latency, invocation's end).
+    fn invoke_one(&self) -> Result<(Duration, Duration)> {
+        let pending = self.emulator.invoke(Invoke::new(EVENT));
+        let answer = pending.answer(LIMIT).map_err(|e| self.failed(e))?;
+        self.check(&answer.payload)?;
+        let finished = pending.finished(LIMIT).map_err(|e| self.failed(e))?;
+        Ok((answer.latency, finished.finished_after))
+    }
+
+    /// Queues `n` invocations at once; returns the time from the first queued to the last end.
+    fn burst(&self, n: usize) -> Result<Duration> {
+        let start = Instant::now();
+        let pending: Vec<_> = (0..n)
+            .map(|_| self.emulator.invoke(Invoke::new(EVENT)))
+            .collect();
+        let last = pending.last().ok_or("no invocations")?;
+        let finished = last.finished(LIMIT * 10).map_err(|e| self.failed(e))?;
+        let elapsed = last.queued_at().duration_since(start) + finished.finished_after;
+        for invocation in &pending {
+            let answer = invocation.answer(LIMIT).map_err(|e| self.failed(e))?;
+            self.check(&answer.payload)?;
+        }
+        Ok(elapsed)
+    }
+
+    fn check(&self, payload: &[u8]) -> Result<()> {
+        if payload == EVENT {
+            Ok(())
+        } else {
+            Err(format!(
+                "{}: answer is not the event: {}",
+                self.label,
+                String::from_utf8_lossy(payload)
+            ))
+        }
+    }
+
+    fn failed(&self, e: impl std::fmt::Display) -> String {
+        format!("{}: {e}", self.label)
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        // Shutting the emulator down answers the parked /next with a 500: the runtime exits.
+        self.emulator.shutdown();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_both(options: &Options) -> Result<[Function; 2]> {
+    Ok([
+        Function::start(&options.binaries[0])?,
+        Function::start(&options.binaries[1])?,
+    ])
+}
+
+fn raw_file(options: &Options, header: &str) -> Result<Option<BufWriter<File>>> {
+    let Some(path) = &options.raw else {
+        return Ok(None);
+    };
+    let mut file =
+        BufWriter::new(File::create(path).map_err(|e| format!("{}: {e}", path.display()))?);
+    writeln!(file, "{header}").map_err(|e| e.to_string())?;
+    Ok(Some(file))
+}
+
+fn deferred(options: &Options) -> Result<()> {
+    let functions = start_both(options)?;
+    let mut raw = raw_file(options, "function,invocation,answer_us,finished_us")?;
+    let mut samples: [Vec<(Duration, Duration)>; 2] = Default::default();
+    for i in 0..options.invocations {
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let (answer, finished) = functions[which].invoke_one()?;
+            samples[which].push((answer, finished));
+            if let Some(raw) = raw.as_mut() {
+                writeln!(
+                    raw,
+                    "{},{i},{:.1},{:.1}",
+                    functions[which].label,
+                    micros(answer),
+                    micros(finished)
+                )
+                .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    for (function, samples) in functions.iter().zip(samples) {
+        let mut answers: Vec<f64> = samples.iter().map(|s| micros(s.0)).collect();
+        let mut ends: Vec<f64> = samples.iter().map(|s| micros(s.1)).collect();
+        println!(
+            "deferred label={} n={} answer_p50_us={:.1} answer_p99_us={:.1} finished_p50_us={:.1} finished_p99_us={:.1}",
+            function.label,
+            answers.len(),
+            percentile(&mut answers, 50.0),
+            percentile(&mut answers, 99.0),
+            percentile(&mut ends, 50.0),
+            percentile(&mut ends, 99.0),
+        );
+    }
+    Ok(())
+}
+
+fn stream(options: &Options) -> Result<()> {
+    let functions = start_both(options)?;
+    let mut raw = raw_file(
+        options,
+        "function,round,invocations,seconds,invocations_per_s",
+    )?;
+    let mut rates: [Vec<f64>; 2] = Default::default();
+    for round in 0..options.rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let elapsed = functions[which].burst(options.invocations)?;
+            let rate = options.invocations as f64 / elapsed.as_secs_f64();
+            rates[which].push(rate);
+            if let Some(raw) = raw.as_mut() {
+                writeln!(
+                    raw,
+                    "{},{round},{},{:.4},{rate:.1}",
+                    functions[which].label,
+                    options.invocations,
+                    elapsed.as_secs_f64()
+                )
+                .map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    for (function, mut rates) in functions.iter().zip(rates) {
+        println!(
+            "stream label={} n={} rounds={} invocations_per_s={:.1}",
+            function.label,
+            options.invocations,
+            rates.len(),
+            percentile(&mut rates, 50.0)
+        );
+    }
+    Ok(())
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The nearest-rank percentile (of an even count, the median is the lower middle value).
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}

@@ -1,0 +1,283 @@
+//! How invocations move from handed-out to finished (`runtime-api.md` §7): delivery (START),
+//! the end barrier (the runtime *and* every INVOKE extension asked for their next event),
+//! timeouts, process exits, and the START / END / REPORT lines with their timings.
+//!
+//! Every function here runs with the global state lock held.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::invoke::Answer;
+use super::invoke::Ending;
+use super::state::{Shared, Slot, State, StreamProgress};
+use super::wire::error_body;
+
+/// The caller's answer when the deadline passed first (what Lambda returns).
+fn timeout_answer(slot: &Slot, timeout: Duration) -> Answer {
+    let message = format!(
+        "RequestId: {} Error: Task timed out after {:.2} seconds",
+        slot.request_id,
+        timeout.as_secs_f64()
+    );
+    synthetic_answer(slot, "Sandbox.Timedout", &message)
+}
+
+/// An answer the emulator makes up on the runtime's behalf.
+pub(crate) fn synthetic_answer(slot: &Slot, error_type: &str, message: &str) -> Answer {
+    Answer {
+        payload: error_body(error_type, message),
+        content_type: Some("application/json".into()),
+        function_error: Some(error_type.to_owned()),
+        error_type_header: None,
+        streamed: false,
+        status: 200,
+        headers: Vec::new(),
+        trailers: Vec::new(),
+        latency: slot.queued_at.elapsed(),
+    }
+}
+
+/// Hands `slot` to the runtime: START line, INVOKE events for extensions, cold-start facts.
+pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
+    let now = Instant::now();
+    let init_duration = match (
+        state.process.cold_pending,
+        state.process.started_at,
+        state.process.initialized_at,
+    ) {
+        (true, Some(started), Some(ready)) => Some(ready.saturating_duration_since(started)),
+        _ => None,
+    };
+    state.process.cold_pending = false;
+    let event = super::extensions::invoke_event(slot);
+    let mut waiting = Vec::new();
+    for extension in state.extensions.iter_mut().filter(|e| e.invoke) {
+        extension.events.push_back(event.clone());
+        waiting.push(extension.id);
+    }
+    let start = format!(
+        "START RequestId: {} Version: {}",
+        slot.request_id, shared.config.version
+    );
+    let mut progress = state.slot(slot);
+    if progress.delivered_at.is_none() {
+        progress.delivered_at = Some(now);
+        progress.init_duration = init_duration;
+        progress.waiting_extensions = waiting;
+        progress.logs.push(start.clone());
+        drop(progress);
+        shared.config.reports.print(&start);
+    }
+    if !state.in_flight.iter().any(|s| Arc::ptr_eq(s, slot)) {
+        state.in_flight.push(slot.clone());
+    }
+}
+
+/// The runtime asked for its next event after `slot` (or, in Managed Instances mode, answered
+/// it): the runtime's part of the end barrier.
+pub(crate) fn runtime_done(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
+    let ready = {
+        let mut progress = state.slot(slot);
+        progress.runtime_done_at.get_or_insert_with(Instant::now);
+        progress.waiting_extensions.is_empty()
+    };
+    if ready {
+        finish(shared, state, slot, Ending::Completed);
+    }
+}
+
+/// Extension `id` asked for its next event: its part of the barrier for every invocation.
+pub(crate) fn extension_done(shared: &Shared, state: &mut State, id: u64) {
+    let slots: Vec<Arc<Slot>> = state.in_flight.clone();
+    for slot in slots {
+        let ready = {
+            let mut progress = state.slot(&slot);
+            let before = progress.waiting_extensions.len();
+            progress.waiting_extensions.retain(|e| *e != id);
+            before != progress.waiting_extensions.len()
+                && progress.waiting_extensions.is_empty()
+                && progress.runtime_done_at.is_some()
+        };
+        if ready {
+            finish(shared, state, &slot, Ending::Completed);
+        }
+    }
+}
+
+/// Ends `slot`: END and REPORT lines, out of the in-flight list.
+pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, ending: Ending) {
+    let now = Instant::now();
+    let memory_kb = state.process.pid.and_then(peak_memory_kb);
+    state.in_flight.retain(|s| !Arc::ptr_eq(s, slot));
+    let mut progress = state.slot(slot);
+    if progress.finished_at.is_some() {
+        return;
+    }
+    progress.finished_at = Some(now);
+    progress.ending = ending;
+    if ending == Ending::Rejected {
+        return;
+    }
+    let start = progress.delivered_at.unwrap_or(slot.queued_at);
+    let duration = now.saturating_duration_since(start);
+    let answered = progress
+        .answer
+        .as_ref()
+        .filter(|_| ending == Ending::Completed || progress.runtime_done_at.is_some())
+        .map(|a| (slot.queued_at + a.latency).saturating_duration_since(start));
+    let end = format!("END RequestId: {}", slot.request_id);
+    let mut report = format!(
+        "REPORT RequestId: {}\tDuration: {:.2} ms",
+        slot.request_id,
+        ms(duration)
+    );
+    if let Some(answered) = answered {
+        report.push_str(&format!("\tResponse Sent: {:.2} ms", ms(answered)));
+    }
+    let billed =
+        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
+    report.push_str(&format!(
+        "\tBilled Duration: {billed} ms\tMemory Size: {} MB",
+        shared.config.memory_mb
+    ));
+    if let Some(kb) = memory_kb {
+        report.push_str(&format!("\tMax Memory Used: {} MB", kb.div_ceil(1024)));
+    }
+    if let Some(init) = progress.init_duration {
+        report.push_str(&format!("\tInit Duration: {:.2} ms", ms(init)));
+    }
+    match ending {
+        Ending::TimedOut => report.push_str("\tStatus: timeout"),
+        Ending::ProcessExited => report.push_str("\tStatus: error\tError Type: Runtime.ExitError"),
+        _ => {}
+    }
+    progress.logs.push(end.clone());
+    progress.logs.push(report.clone());
+    drop(progress);
+    shared.config.reports.print(&end);
+    shared.config.reports.print(&report);
+}
+
+/// The deadline of `slot` passed before it ended.
+pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
+    let concurrent = shared.config.concurrency > 1;
+    let was_delivered = {
+        let mut progress = state.slot(slot);
+        if progress.finished_at.is_some() {
+            return;
+        }
+        if progress.answer.is_none() {
+            progress.stream = None;
+            progress.answer = Some(timeout_answer(slot, shared.config.timeout));
+        }
+        progress.delivered_at.is_some()
+    };
+    state
+        .queue
+        .retain(|q| !matches!(q, super::state::Queued::Invocation(s) if Arc::ptr_eq(s, slot)));
+    finish(shared, state, slot, Ending::TimedOut);
+    state.remember_timed_out(slot.clone());
+    // Lambda resets the environment; Managed Instances only report the timeout (§6.1, §7.2).
+    if was_delivered && !concurrent && state.process.generation > 0 {
+        state.process.restart_requested = true;
+    }
+}
+
+/// The function process of `generation` exited with `how` ("exit status 1").
+pub(crate) fn process_exited(
+    shared: &Shared,
+    state: &mut State,
+    generation: u64,
+    how: &str,
+    success: bool,
+) {
+    if state.process.generation != generation {
+        return;
+    }
+    let never_initialized = state.process.initialized_at.is_none();
+    state.process.running = false;
+    state.process.pid = None;
+    state.process.last_exit = Some(how.to_owned());
+    let message_tail = if success {
+        "Runtime exited without providing a reason".to_owned()
+    } else {
+        format!("Runtime exited with error: {how}")
+    };
+    for slot in state.in_flight.clone() {
+        {
+            let mut progress = state.slot(&slot);
+            if progress.answer.is_none() {
+                progress.stream = None;
+                let message = format!("RequestId: {} Error: {message_tail}", slot.request_id);
+                progress.answer = Some(synthetic_answer(&slot, "Runtime.ExitError", &message));
+            }
+        }
+        finish(shared, state, &slot, Ending::ProcessExited);
+    }
+    // A process that died in init fails the invocation that was waiting for it (§4.2).
+    if never_initialized {
+        let failed = state.queue.iter().find_map(|q| match q {
+            super::state::Queued::Invocation(slot) => Some(slot.clone()),
+            _ => None,
+        });
+        if let Some(slot) = failed {
+            let answer = match state.init_error.take() {
+                Some(record) => Answer {
+                    payload: record.body,
+                    function_error: Some(record.function_error),
+                    error_type_header: record.error_type_header,
+                    ..synthetic_answer(&slot, "Runtime.ExitError", "")
+                },
+                None => synthetic_answer(
+                    &slot,
+                    "Runtime.ExitError",
+                    &format!("RequestId: {} Error: {message_tail}", slot.request_id),
+                ),
+            };
+            state.slot(&slot).answer = Some(answer);
+            state.queue.retain(
+                |q| !matches!(q, super::state::Queued::Invocation(s) if Arc::ptr_eq(s, &slot)),
+            );
+            finish(shared, state, &slot, Ending::ProcessExited);
+        }
+    }
+}
+
+/// Attributes a line of function output to the invocations in flight.
+pub(crate) fn append_log(state: &mut State, line: &str) {
+    for slot in state.in_flight.clone() {
+        let mut progress = state.slot(&slot);
+        if progress.finished_at.is_none() {
+            progress.logs.push(line.to_owned());
+        }
+    }
+}
+
+/// Starts (or continues) a streamed answer's bytes.
+pub(crate) fn stream_bytes(
+    state: &mut State,
+    slot: &Slot,
+    content_type: Option<&str>,
+    piece: &[u8],
+) {
+    let mut progress = state.slot(slot);
+    if progress.answer.is_some() {
+        return;
+    }
+    let stream = progress.stream.get_or_insert_with(|| StreamProgress {
+        content_type: content_type.map(str::to_owned),
+        bytes: Vec::new(),
+    });
+    stream.bytes.extend_from_slice(piece);
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The peak resident memory of process `pid` in kB (`VmHWM`), where `/proc` has it.
+pub(crate) fn peak_memory_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

@@ -1,0 +1,362 @@
+//! The function process: started with the Lambda environment, its output forwarded and
+//! attributed to invocations, and restarted as Lambda would (`runtime-api.md` §7.2 #5, §4.2):
+//! after a timeout it is killed and started again (re-init); when it exits on its own, the
+//! invocation it was serving fails with `Runtime.ExitError` and a new process starts when
+//! the next invocation arrives.
+//!
+//! The process is known to have exited when both its output pipes close; the supervisor
+//! thread then reaps it. This keeps the `Child` in one thread, which can also kill it, with no
+//! polling. The command should run the function itself (or `exec` it, as `cargo run` does):
+//! a wrapper that forks would keep the pipes open.
+
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::lifecycle;
+use super::state::Shared;
+use super::{Emulator, WaitError};
+
+/// The command that runs the function, and the environment it gets on top of Lambda's.
+#[derive(Clone, Debug)]
+pub struct FunctionCommand {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl FunctionCommand {
+    /// Runs `program` with no arguments.
+    pub fn new(program: impl Into<OsString>) -> FunctionCommand {
+        FunctionCommand {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> FunctionCommand {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> FunctionCommand {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets an environment variable for the function (after the Lambda variables, so it can
+    /// override them).
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> FunctionCommand {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &OsString {
+        &self.program
+    }
+}
+
+/// Why the function did not become ready.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ReadyError {
+    /// The program could not be started (not found, not executable).
+    Spawn {
+        /// The program.
+        program: OsString,
+        /// The error from the operating system.
+        source: io::Error,
+    },
+    /// The process exited before asking for its first event.
+    Exited {
+        /// How it exited (`exit status: 1`).
+        how: String,
+        /// What it posted to `/init/error`, if anything: `(error type, body)`.
+        init_error: Option<(String, String)>,
+    },
+    /// Waiting ended first.
+    Wait(WaitError),
+}
+
+impl std::fmt::Display for ReadyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadyError::Spawn { program, source } => {
+                write!(f, "cannot start {}: {source}", program.to_string_lossy())
+            }
+            ReadyError::Exited {
+                how,
+                init_error: Some((kind, body)),
+            } => {
+                write!(
+                    f,
+                    "the function failed to initialize ({kind}: {body}) and exited ({how})"
+                )
+            }
+            ReadyError::Exited {
+                how,
+                init_error: None,
+            } => {
+                write!(
+                    f,
+                    "the function exited before asking for its first event ({how})"
+                )
+            }
+            ReadyError::Wait(e) => write!(f, "the function did not become ready: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadyError::Spawn { source, .. } => Some(source),
+            ReadyError::Wait(e) => Some(e),
+            ReadyError::Exited { .. } => None,
+        }
+    }
+}
+
+/// A supervised function process. Dropping it kills the process.
+#[derive(Debug)]
+pub struct Supervisor {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    spawn_error: Arc<std::sync::Mutex<Option<io::Error>>>,
+    program: OsString,
+}
+
+impl Emulator {
+    /// Starts `command` as this emulator's function process, with the Lambda environment
+    /// ([`Emulator::function_env`]) plus the command's own variables, and keeps it running:
+    /// restarted after a timeout, started again for the next invocation after an exit.
+    /// Its stdout and stderr are forwarded to this process's and kept as invocation logs.
+    pub fn supervise(&self, command: FunctionCommand) -> io::Result<Supervisor> {
+        let shared = self.shared.clone();
+        let env = self.function_env();
+        let spawn_error = Arc::new(std::sync::Mutex::new(None));
+        let errors = spawn_error.clone();
+        let program = command.program.clone();
+        let thread = std::thread::Builder::new()
+            .name("coda-emulator-supervisor".into())
+            .spawn(move || supervise(&shared, &command, &env, &errors))?;
+        Ok(Supervisor {
+            shared: self.shared.clone(),
+            thread: Some(thread),
+            spawn_error,
+            program,
+        })
+    }
+}
+
+impl Supervisor {
+    /// Waits until the current process asked for its first event; returns how long its init
+    /// took. Fails when it exits first or cannot be started.
+    pub fn wait_ready(&self, limit: Duration) -> Result<Duration, ReadyError> {
+        let result = self.shared.wait(limit, |state| {
+            if let Some(error) = self
+                .spawn_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+            {
+                return Some(Err(ReadyError::Spawn {
+                    program: self.program.clone(),
+                    source: error,
+                }));
+            }
+            let p = &state.process;
+            if p.generation == 0 {
+                return None;
+            }
+            if let (Some(started), Some(ready)) = (p.started_at, p.initialized_at) {
+                return Some(Ok(ready.saturating_duration_since(started)));
+            }
+            if !p.running {
+                let init_error = state.init_error.as_ref().map(|r| {
+                    (
+                        r.function_error.clone(),
+                        String::from_utf8_lossy(&r.body).into_owned(),
+                    )
+                });
+                let how = p.last_exit.clone().unwrap_or_else(|| "exited".into());
+                return Some(Err(ReadyError::Exited { how, init_error }));
+            }
+            None
+        });
+        match result {
+            Ok(ready) => ready,
+            Err(e) => Err(ReadyError::Wait(e)),
+        }
+    }
+
+    /// The current process id, while one runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.shared.read(|s| s.process.pid)
+    }
+
+    /// How many processes were started so far (1 + restarts).
+    pub fn starts(&self) -> u64 {
+        self.shared.read(|s| s.process.generation)
+    }
+
+    /// Kills the process and stops supervising.
+    pub fn stop(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        self.shared.update(|s| s.process.stop_requested = true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+fn supervise(
+    shared: &Arc<Shared>,
+    command: &FunctionCommand,
+    env: &[(String, String)],
+    spawn_error: &std::sync::Mutex<Option<io::Error>>,
+) {
+    loop {
+        let mut child = match spawn(command, env) {
+            Ok(child) => child,
+            Err(e) => {
+                *spawn_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                shared.update(|s| {
+                    s.process.running = false;
+                    s.process.generation += 1;
+                });
+                return;
+            }
+        };
+        let generation = shared.update(|s| {
+            let p = &mut s.process;
+            p.generation += 1;
+            p.pid = Some(child.id());
+            p.started_at = Some(Instant::now());
+            p.initialized_at = None;
+            p.cold_pending = true;
+            p.running = true;
+            p.restart_requested = false;
+            p.open_pipes = 2;
+            s.init_error = None;
+            p.generation
+        });
+        pump(shared, generation, child.stdout.take(), io::stdout);
+        pump(shared, generation, child.stderr.take(), io::stderr);
+
+        // Wait for the process to end, or for a reason to end it.
+        let reason = shared.wait(Duration::MAX, |s| {
+            if s.shutdown || s.process.stop_requested {
+                Some(Reason::Stop)
+            } else if s.process.restart_requested {
+                Some(Reason::Restart)
+            } else if s.process.open_pipes == 0 {
+                Some(Reason::Exited)
+            } else {
+                None
+            }
+        });
+        let reason = reason.unwrap_or(Reason::Stop);
+        if reason != Reason::Exited {
+            let _ = child.kill();
+        }
+        let status = child.wait();
+        let (how, success) = match &status {
+            Ok(s) if reason == Reason::Restart => (format!("killed after a timeout ({s})"), false),
+            Ok(s) => (s.to_string(), s.success()),
+            Err(e) => (format!("unknown exit: {e}"), false),
+        };
+        shared.update(|s| lifecycle::process_exited(shared, s, generation, &how, success));
+        match reason {
+            Reason::Stop => return,
+            Reason::Restart => continue,
+            Reason::Exited => {
+                // Start again when there is work (not in a loop if init keeps failing).
+                let again = shared.wait(Duration::MAX, |s| {
+                    if s.shutdown || s.process.stop_requested {
+                        Some(false)
+                    } else {
+                        s.queue
+                            .iter()
+                            .any(|q| matches!(q, super::state::Queued::Invocation(_)))
+                            .then_some(true)
+                    }
+                });
+                if again != Ok(true) {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    Stop,
+    Restart,
+    Exited,
+}
+
+fn spawn(command: &FunctionCommand, env: &[(String, String)]) -> io::Result<Child> {
+    Command::new(&command.program)
+        .args(&command.args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+}
+
+/// Forwards a pipe of the process line by line to `out`, attributing lines to invocations;
+/// counts the pipe closed when it ends.
+fn pump<R, W>(shared: &Arc<Shared>, generation: u64, pipe: Option<R>, out: fn() -> W)
+where
+    R: Read + Send + 'static,
+    W: Write + 'static,
+{
+    let shared = shared.clone();
+    let on_failure = shared.clone();
+    let started = std::thread::Builder::new()
+        .name("coda-emulator-output".into())
+        .spawn(move || {
+            if let Some(pipe) = pipe {
+                let mut reader = BufReader::new(pipe);
+                let mut line = Vec::new();
+                while let Ok(n) = reader.read_until(b'\n', &mut line) {
+                    if n == 0 {
+                        break;
+                    }
+                    let _ = out().write_all(&line);
+                    let text = String::from_utf8_lossy(&line);
+                    shared
+                        .update(|s| lifecycle::append_log(s, text.trim_end_matches(['\n', '\r'])));
+                    line.clear();
+                }
+            }
+            shared.update(|s| {
+                if s.process.generation == generation {
+                    s.process.open_pipes = s.process.open_pipes.saturating_sub(1);
+                }
+            });
+        });
+    if started.is_err() {
+        on_failure.update(|s| s.process.open_pipes = s.process.open_pipes.saturating_sub(1));
+    }
+}
