@@ -21,3 +21,9 @@ mod process;
 mod status_policy;
 /// Streamed responses (§5).
 mod streaming;
+/// The emulator's lifecycle: answer timing, timeouts, crashes, restarts, concurrency, REPORT.
+mod lifecycle;
+/// The Extensions API: INVOKE and SHUTDOWN events, the end-of-invocation barrier.
+mod extensions;
+/// Malformed requests and protocol violations on the Runtime API port.
+mod malformed;

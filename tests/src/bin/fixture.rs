@@ -5,6 +5,9 @@
 //! - `init-panic`: init panics.
 //! - `trace-env`: returns the value of `_X_AMZN_TRACE_ID` (or null).
 //! - `env`: returns the function settings the runtime read from the environment.
+//! - `lifecycle`: returns `{"pid", "cold"}`; the event can ask it to hang (`"hang": true`,
+//!   never answers), exit (`"exit": <code>`), or defer work that waits for a signal
+//!   (`"signal": "host:port"`: a deferred closure connects there and waits for one byte).
 
 use coda::{Context, Diagnostic};
 use serde_json::{Value, json};
@@ -36,6 +39,7 @@ fn main() {
                 }))
             })
         }),
+        "lifecycle" => coda::start(|| Ok(lifecycle)),
         _ => coda::start(|| Ok(echo)),
     }
 }
@@ -47,4 +51,31 @@ fn echo(event: Value, _: &mut Context) -> Result<Value, Diagnostic> {
     log::info!("an info line with \"quotes\"");
     log::debug!("a debug line");
     Ok(event)
+}
+
+/// See the module docs: hangs, exits or defers work as the event asks.
+fn lifecycle(event: Value, ctx: &mut Context) -> Result<coda::Reply, Diagnostic> {
+    if event["hang"] == true {
+        loop {
+            std::thread::park();
+        }
+    }
+    if let Some(code) = event["exit"].as_i64() {
+        std::process::exit(code as i32);
+    }
+    let reply = coda::Reply::new(json!({"pid": std::process::id(), "cold": ctx.is_cold_start()}));
+    Ok(match event["signal"].as_str() {
+        Some(addr) => {
+            let addr = addr.to_owned();
+            reply.after(move |_| -> std::io::Result<()> {
+                use std::io::Read;
+                let mut stream = std::net::TcpStream::connect(addr)?;
+                let mut byte = [0u8; 1];
+                stream.read_exact(&mut byte)?;
+                log::info!("deferred work released");
+                Ok(())
+            })
+        }
+        None => reply,
+    })
 }
