@@ -20,7 +20,10 @@ struct Extension {
 
 impl Extension {
     fn register(emulator: &Emulator, events: &[&str]) -> Result<Extension, (u16, String)> {
-        let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .new_agent();
         let base = format!("http://{}/2020-01-01/extension", emulator.addr());
         let mut response = agent
             .post(&format!("{base}/register"))
@@ -53,7 +56,11 @@ impl Extension {
             .call()
             .expect("event/next");
         assert_eq!(response.status().as_u16(), 200);
-        assert!(response.headers().contains_key("lambda-extension-event-identifier"));
+        assert!(
+            response
+                .headers()
+                .contains_key("lambda-extension-event-identifier")
+        );
         serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap()
     }
 }
@@ -65,7 +72,8 @@ impl Extension {
 fn invocation_ends_when_runtime_and_extension_are_done() {
     // Extensions register before the runtime starts (its first /next closes registration).
     let emulator = Emulator::start().unwrap();
-    let extension = Extension::register(&emulator, &["INVOKE"]).expect("registers before init ends");
+    let extension =
+        Extension::register(&emulator, &["INVOKE"]).expect("registers before init ends");
     let (events_tx, events_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let ext = thread::spawn(move || {
@@ -78,7 +86,8 @@ fn invocation_ends_when_runtime_and_extension_are_done() {
         events_tx.send(shutdown).unwrap();
     });
     let runtime = coda::Runtime::new(emulator.config()).publish_trace_id(false);
-    let loop_thread = thread::spawn(move || runtime.run(|e: Value, _: &mut Context| Ok::<_, Diagnostic>(e)));
+    let loop_thread =
+        thread::spawn(move || runtime.run(|e: Value, _: &mut Context| Ok::<_, Diagnostic>(e)));
 
     let pending = emulator.invoke(Invoke::json(&json!({"x": 1})).request_id("ext-req-1"));
     let invoke_event = events_rx.recv_timeout(LIMIT).unwrap();
@@ -88,7 +97,10 @@ fn invocation_ends_when_runtime_and_extension_are_done() {
     assert_eq!(pending.answer(LIMIT).unwrap().json(), Some(json!({"x": 1})));
     // The runtime has asked for its next event; the extension has not: still open.
     emulator.wait_next_calls(2, LIMIT).unwrap();
-    assert!(pending.finished(std::time::Duration::ZERO).is_err(), "the barrier holds");
+    assert!(
+        pending.finished(std::time::Duration::ZERO).is_err(),
+        "the barrier holds"
+    );
     go_tx.send(()).unwrap();
     let finished = pending.finished(LIMIT).unwrap();
     assert!(finished.finished_after >= finished.answered_after.unwrap());
@@ -106,21 +118,33 @@ fn shutdown_events_and_registration_rules() {
     let (tx, rx) = mpsc::channel();
     let ext = thread::spawn(move || tx.send(extension.next()).unwrap());
     let runtime = coda::Runtime::new(emulator.config()).publish_trace_id(false);
-    let loop_thread = thread::spawn(move || runtime.run(|e: Value, _: &mut Context| Ok::<_, Diagnostic>(e)));
+    let loop_thread =
+        thread::spawn(move || runtime.run(|e: Value, _: &mut Context| Ok::<_, Diagnostic>(e)));
     emulator.wait_parked(LIMIT).unwrap();
 
-    let late = Extension::register(&emulator, &["INVOKE"]).err().expect("registration is closed");
+    let late = Extension::register(&emulator, &["INVOKE"])
+        .err()
+        .expect("registration is closed");
     assert_eq!(late.0, 403, "{}", late.1);
-    let agent = ureq::Agent::config_builder().http_status_as_error(false).build().new_agent();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
     let unknown = agent
-        .get(&format!("http://{}/2020-01-01/extension/event/next", emulator.addr()))
+        .get(&format!(
+            "http://{}/2020-01-01/extension/event/next",
+            emulator.addr()
+        ))
         .header("Lambda-Extension-Identifier", "not-registered")
         .call()
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 403);
 
     // Not subscribed to INVOKE: invocations do not wait for it.
-    let answer = emulator.invoke(Invoke::json(&json!(1))).finished(LIMIT).unwrap();
+    let answer = emulator
+        .invoke(Invoke::json(&json!(1)))
+        .finished(LIMIT)
+        .unwrap();
     assert!(answer.answer.is_some());
     emulator.shutdown();
     let event = rx.recv_timeout(LIMIT).unwrap();

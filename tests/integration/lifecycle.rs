@@ -16,9 +16,12 @@ use serde_json::{Value, json};
 use crate::support::{LIMIT, serve_with};
 
 fn lifecycle_fixture(emulator: &Emulator) -> Supervisor {
-    let command = FunctionCommand::new(env!("CARGO_BIN_EXE_coda-fixture")).env("CODA_FIXTURE", "lifecycle");
+    let command =
+        FunctionCommand::new(env!("CARGO_BIN_EXE_coda-fixture")).env("CODA_FIXTURE", "lifecycle");
     let supervisor = emulator.supervise(command).expect("supervisor starts");
-    supervisor.wait_ready(LIMIT).expect("the fixture initializes");
+    supervisor
+        .wait_ready(LIMIT)
+        .expect("the fixture initializes");
     supervisor
 }
 
@@ -27,25 +30,60 @@ fn lifecycle_fixture(emulator: &Emulator) -> Supervisor {
 /// only after that work. REPORT splits the two times.
 #[test]
 fn caller_is_answered_while_deferred_work_runs() {
-    let emulator = Emulator::builder().timeout(Duration::from_secs(30)).start().unwrap();
+    let emulator = Emulator::builder()
+        .timeout(Duration::from_secs(30))
+        .start()
+        .unwrap();
     let _function = lifecycle_fixture(&emulator);
     let signal = TcpListener::bind("127.0.0.1:0").unwrap();
-    let pending = emulator.invoke(Invoke::json(&json!({"signal": signal.local_addr().unwrap().to_string()})));
-    let answer = pending.answer(LIMIT).expect("the answer arrives before deferred work ends");
+    let pending = emulator.invoke(Invoke::json(
+        &json!({"signal": signal.local_addr().unwrap().to_string()}),
+    ));
+    let answer = pending
+        .answer(LIMIT)
+        .expect("the answer arrives before deferred work ends");
     assert_eq!(answer.json().unwrap()["cold"], true);
     // The deferred closure is now connected and waiting: the invocation cannot have ended.
     let (mut waiting, _) = signal.accept().unwrap();
-    assert_eq!(emulator.next_calls(), 1, "no /next while deferred work waits");
+    assert_eq!(
+        emulator.next_calls(),
+        1,
+        "no /next while deferred work waits"
+    );
     waiting.write_all(b"!").unwrap();
     let finished = pending.finished(LIMIT).unwrap();
     assert_eq!(finished.ending, Ending::Completed);
     assert!(finished.finished_after > answer.latency);
-    let report = finished.logs.iter().find(|l| l.starts_with("REPORT")).expect("a REPORT line");
-    for field in ["Duration:", "Response Sent:", "Billed Duration:", "Memory Size: 128 MB", "Max Memory Used:", "Init Duration:"] {
+    let report = finished
+        .logs
+        .iter()
+        .find(|l| l.starts_with("REPORT"))
+        .expect("a REPORT line");
+    for field in [
+        "Duration:",
+        "Response Sent:",
+        "Billed Duration:",
+        "Memory Size: 128 MB",
+        "Max Memory Used:",
+        "Init Duration:",
+    ] {
         assert!(report.contains(field), "{field} missing in {report}");
     }
-    assert!(finished.logs.first().unwrap().starts_with("START RequestId:"));
-    assert!(finished.logs.iter().any(|l| l.contains("deferred work released")), "{:?}", finished.logs);
+    assert!(
+        finished
+            .logs
+            .first()
+            .unwrap()
+            .starts_with("START RequestId:")
+    );
+    assert!(
+        finished
+            .logs
+            .iter()
+            .any(|l| l.contains("deferred work released")),
+        "{:?}",
+        finished.logs
+    );
 }
 
 /// §7.2 #5: an invocation that has not reached `/next` by its deadline is a timeout: the caller
@@ -53,9 +91,18 @@ fn caller_is_answered_while_deferred_work_runs() {
 /// invocation is a cold start in a new process).
 #[test]
 fn timeout_restarts_the_process() {
-    let emulator = Emulator::builder().timeout(Duration::from_millis(700)).start().unwrap();
+    let emulator = Emulator::builder()
+        .timeout(Duration::from_millis(700))
+        .start()
+        .unwrap();
     let function = lifecycle_fixture(&emulator);
-    let first_pid = emulator.invoke(Invoke::json(&json!({}))).answer(LIMIT).unwrap().json().unwrap()["pid"].clone();
+    let first_pid = emulator
+        .invoke(Invoke::json(&json!({})))
+        .answer(LIMIT)
+        .unwrap()
+        .json()
+        .unwrap()["pid"]
+        .clone();
     let hung = emulator.invoke(Invoke::json(&json!({"hang": true})));
     let answer = hung.answer(LIMIT).unwrap();
     assert_eq!(answer.function_error.as_deref(), Some("Sandbox.Timedout"));
@@ -63,7 +110,12 @@ fn timeout_restarts_the_process() {
     let finished = hung.finished(LIMIT).unwrap();
     assert_eq!(finished.ending, Ending::TimedOut);
     assert!(finished.logs.last().unwrap().contains("Status: timeout"));
-    let after = emulator.invoke(Invoke::json(&json!({}))).answer(LIMIT).unwrap().json().unwrap();
+    let after = emulator
+        .invoke(Invoke::json(&json!({})))
+        .answer(LIMIT)
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(after["cold"], true, "re-initialized");
     assert_ne!(after["pid"], first_pid, "a new process");
     assert_eq!(function.starts(), 2);
@@ -93,8 +145,16 @@ fn late_answer_after_timeout_gets_410() {
     assert_eq!(slow.finished(LIMIT).unwrap().ending, Ending::TimedOut);
     release_tx.send(()).unwrap();
     let report = served.report();
-    assert!(matches!(report.delivery, Delivery::Rejected { status: 410, .. }), "{:?}", report.delivery);
-    let next = served.emulator.invoke(Invoke::json(&json!({"after": 1}))).answer(LIMIT).unwrap();
+    assert!(
+        matches!(report.delivery, Delivery::Rejected { status: 410, .. }),
+        "{:?}",
+        report.delivery
+    );
+    let next = served
+        .emulator
+        .invoke(Invoke::json(&json!({"after": 1})))
+        .answer(LIMIT)
+        .unwrap();
     assert_eq!(next.json(), Some(json!({"after": 1})));
     served.shutdown();
 }
@@ -108,10 +168,24 @@ fn crash_is_runtime_exit_error_then_restart() {
     let crashed = emulator.invoke(Invoke::json(&json!({"exit": 3})));
     let answer = crashed.answer(LIMIT).unwrap();
     assert_eq!(answer.function_error.as_deref(), Some("Runtime.ExitError"));
-    let message = answer.json().unwrap()["errorMessage"].as_str().unwrap().to_owned();
-    assert!(message.contains("Runtime exited with error: exit status: 3"), "{message}");
-    assert_eq!(crashed.finished(LIMIT).unwrap().ending, Ending::ProcessExited);
-    let after = emulator.invoke(Invoke::json(&json!({}))).answer(LIMIT).unwrap().json().unwrap();
+    let message = answer.json().unwrap()["errorMessage"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("Runtime exited with error: exit status: 3"),
+        "{message}"
+    );
+    assert_eq!(
+        crashed.finished(LIMIT).unwrap().ending,
+        Ending::ProcessExited
+    );
+    let after = emulator
+        .invoke(Invoke::json(&json!({})))
+        .answer(LIMIT)
+        .unwrap()
+        .json()
+        .unwrap();
     assert_eq!(after["cold"], true);
     assert_eq!(function.starts(), 2);
 }
@@ -121,16 +195,23 @@ fn crash_is_runtime_exit_error_then_restart() {
 #[test]
 fn init_failure_reaches_the_caller() {
     let emulator = Emulator::start().unwrap();
-    let command = FunctionCommand::new(env!("CARGO_BIN_EXE_coda-fixture")).env("CODA_FIXTURE", "init-error");
+    let command =
+        FunctionCommand::new(env!("CARGO_BIN_EXE_coda-fixture")).env("CODA_FIXTURE", "init-error");
     let function = emulator.supervise(command).unwrap();
     match function.wait_ready(LIMIT) {
-        Err(ReadyError::Exited { init_error: Some((kind, body)), .. }) => {
+        Err(ReadyError::Exited {
+            init_error: Some((kind, body)),
+            ..
+        }) => {
             assert_eq!(kind, "Function.IoError");
             assert!(body.contains("No such file"), "{body}");
         }
         other => panic!("expected an init failure, got {other:?}"),
     }
-    let answer = emulator.invoke(Invoke::json(&json!({}))).answer(LIMIT).unwrap();
+    let answer = emulator
+        .invoke(Invoke::json(&json!({})))
+        .answer(LIMIT)
+        .unwrap();
     assert_eq!(answer.function_error.as_deref(), Some("Function.IoError"));
 }
 
@@ -138,7 +219,9 @@ fn init_failure_reaches_the_caller() {
 #[test]
 fn missing_program_is_a_spawn_error() {
     let emulator = Emulator::start().unwrap();
-    let function = emulator.supervise(FunctionCommand::new("/nonexistent/coda-function")).unwrap();
+    let function = emulator
+        .supervise(FunctionCommand::new("/nonexistent/coda-function"))
+        .unwrap();
     let error = function.wait_ready(LIMIT).unwrap_err();
     assert!(matches!(error, ReadyError::Spawn { .. }), "{error:?}");
     assert!(error.to_string().contains("/nonexistent/coda-function"));
@@ -170,13 +253,22 @@ fn concurrency_mode_dispatches_and_rejects() {
     emulator.wait_next_calls(2, LIMIT).unwrap();
     let a = emulator.invoke(Invoke::json(&json!("a")));
     let b = emulator.invoke(Invoke::json(&json!("b")));
-    let mut busy = vec![started_rx.recv_timeout(LIMIT).unwrap(), started_rx.recv_timeout(LIMIT).unwrap()];
+    let mut busy = vec![
+        started_rx.recv_timeout(LIMIT).unwrap(),
+        started_rx.recv_timeout(LIMIT).unwrap(),
+    ];
     busy.sort();
     let mut expected = vec![a.request_id().to_owned(), b.request_id().to_owned()];
     expected.sort();
     assert_eq!(busy, expected, "both in flight at once");
-    let rejected = emulator.invoke(Invoke::json(&json!("c"))).answer(LIMIT).unwrap();
-    assert_eq!((rejected.status, rejected.function_error.as_deref()), (429, Some("TooManyRequestsException")));
+    let rejected = emulator
+        .invoke(Invoke::json(&json!("c")))
+        .answer(LIMIT)
+        .unwrap();
+    assert_eq!(
+        (rejected.status, rejected.function_error.as_deref()),
+        (429, Some("TooManyRequestsException"))
+    );
     release_tx.send(()).unwrap();
     release_tx.send(()).unwrap();
     assert_eq!(a.answer(LIMIT).unwrap().payload, br#""a""#);

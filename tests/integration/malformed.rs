@@ -31,7 +31,11 @@ fn exchange(addr: SocketAddr, request: &[u8], close_sending: bool) -> (u16, Valu
     let mut buf = Vec::new();
     let _ = stream.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
@@ -74,13 +78,19 @@ fn malformed_requests_get_4xx_json() {
     for (name, request, expected) in cases {
         let (status, body) = raw(addr, &request);
         assert_eq!(status, expected, "{name}");
-        assert!(body["errorType"].is_string() && body["errorMessage"].is_string(), "{name}: {body}");
+        assert!(
+            body["errorType"].is_string() && body["errorMessage"].is_string(),
+            "{name}: {body}"
+        );
     }
     let (status, body) = raw_truncated(
         addr,
         b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nContent-Length: 100\r\n\r\nshort",
     );
-    assert_eq!((status, body["errorType"].as_str()), (400, Some("TruncatedHTTPRequest")));
+    assert_eq!(
+        (status, body["errorType"].as_str()),
+        (400, Some("TruncatedHTTPRequest"))
+    );
     // The server still serves after all that.
     let (status, _) = raw(addr, b"GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
     assert_eq!(status, 404);
@@ -93,22 +103,38 @@ fn protocol_violations_get_rapid_statuses() {
     let emulator = Emulator::start().unwrap();
     let addr = emulator.addr();
     let pending = emulator.invoke(Invoke::new("{}").request_id("raw-1"));
-    let (status, _) = raw(addr, b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let (status, _) = raw(
+        addr,
+        b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(status, 200);
     let post = |path: &str, extra: &str| {
-        let request = format!("POST {path} HTTP/1.1\r\nContent-Length: 2\r\n{extra}Connection: close\r\n\r\n{{}}");
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nContent-Length: 2\r\n{extra}Connection: close\r\n\r\n{{}}"
+        );
         raw(addr, request.as_bytes())
     };
     let (status, body) = post("/2018-06-01/runtime/invocation/unknown-id/response", "");
-    assert_eq!((status, body["errorType"].as_str()), (400, Some("InvalidRequestID")));
-    let (status, body) =
-        post("/2018-06-01/runtime/invocation/raw-1/response", "Lambda-Runtime-Function-Response-Mode: sideways\r\n");
-    assert_eq!((status, body["errorType"].as_str()), (400, Some("InvalidFunctionResponseMode")));
+    assert_eq!(
+        (status, body["errorType"].as_str()),
+        (400, Some("InvalidRequestID"))
+    );
+    let (status, body) = post(
+        "/2018-06-01/runtime/invocation/raw-1/response",
+        "Lambda-Runtime-Function-Response-Mode: sideways\r\n",
+    );
+    assert_eq!(
+        (status, body["errorType"].as_str()),
+        (400, Some("InvalidFunctionResponseMode"))
+    );
     let (status, _) = post("/2018-06-01/runtime/invocation/raw-1/response", "");
     assert_eq!(status, 202);
     assert_eq!(pending.answer(LIMIT).unwrap().payload, b"{}");
     let (status, body) = post("/2018-06-01/runtime/invocation/raw-1/error", "");
-    assert_eq!((status, body["errorType"].as_str()), (403, Some("InvalidStateTransition")));
+    assert_eq!(
+        (status, body["errorType"].as_str()),
+        (403, Some("InvalidStateTransition"))
+    );
     // After the first /next, /init/error is refused too.
     let (status, _) = post("/2018-06-01/runtime/init/error", "");
     assert_eq!(status, 403);
