@@ -2,7 +2,9 @@
 //!
 //! The handler runs on the calling thread, in Coda's real loop, talking real HTTP to an
 //! emulator on `127.0.0.1`; the events are queued first and a final scripted `/next` ends the
-//! loop, so nothing needs to be `Send` and nothing waits on a timer.
+//! loop, so nothing needs to be `Send` and nothing waits on a timer. The invocation's log
+//! lines are kept in the [`Outcome`] rather than printed (Coda's logger is installed if no
+//! logger is; with another logger installed, [`Outcome::logs`] stays empty).
 //!
 //! ```
 //! use coda::{Context, Diagnostic, Reply};
