@@ -11,6 +11,8 @@ mod support;
 mod deferred;
 /// What handler failures become on `/error`: types, headers, bodies.
 mod errors;
+/// The emulator's invoke front: the Invoke API, streaming invokes and the Function URL.
+mod front;
 /// Missing, empty and invalid `/next` headers (§9 #5–#9).
 mod headers;
 /// The basic path: typed and raw handlers, context fields, ids, cold start.

@@ -28,13 +28,21 @@
 //! invocations, one condition variable), `server` (sockets), `runtime_api` (the Runtime API
 //! endpoints), `extensions` (the Extensions API), `lifecycle` (delivery, end barrier,
 //! timeouts, exits, REPORT lines), `timer` (the deadline watcher), `process` (the supervised
-//! function process), `front` (the invoke API and Function URL front), `invoke` (the
-//! caller's side), `ids` (fresh request and trace ids).
+//! function process), `front` (the invoke front: routing, streamed responses), `invoke_api`
+//! (the Lambda Invoke API on the front), `function_ref` (function names and ARNs),
+//! `eventstream` and `crc32` (the AWS event-stream framing of streaming invokes),
+//! `function_url` (requests as Function URL events), `url_response` (answers as Function URL
+//! responses), `invoke` (the caller's side), `ids` (fresh request and trace ids).
 
+mod crc32;
+mod eventstream;
 mod extensions;
 mod front;
+mod function_ref;
+mod function_url;
 mod ids;
 mod invoke;
+mod invoke_api;
 mod lifecycle;
 mod process;
 mod route;
@@ -42,6 +50,7 @@ mod runtime_api;
 mod server;
 mod state;
 mod timer;
+mod url_response;
 mod wire;
 
 use std::io;
@@ -339,33 +348,7 @@ impl Emulator {
 
     /// Queues an invocation; the runtime receives it on its next `/next`.
     pub fn invoke(&self, invoke: Invoke) -> PendingInvocation {
-        let slot = Arc::new(self.slot(invoke));
-        let concurrent = self.shared.config.concurrency > 1;
-        let shared = &self.shared;
-        shared.update(|state| {
-            let queued = state
-                .queue
-                .iter()
-                .filter(|q| matches!(q, Queued::Invocation(_)))
-                .count();
-            if concurrent && state.parked_next <= queued {
-                let message = format!(
-                    "no idle execution environment: all {} are busy",
-                    shared.config.concurrency
-                );
-                let mut answer =
-                    lifecycle::synthetic_answer(&slot, "TooManyRequestsException", &message);
-                answer.status = 429;
-                state.slot(&slot).answer = Some(answer);
-                lifecycle::finish(shared, state, &slot, Ending::Rejected);
-            } else {
-                state.queue.push_back(Queued::Invocation(slot.clone()));
-            }
-        });
-        PendingInvocation {
-            shared: self.shared.clone(),
-            slot,
-        }
+        queue(&self.shared, invoke)
     }
 
     /// Queues a scripted reply for a coming `/next` call (in order with invocations).
@@ -425,70 +408,102 @@ impl Emulator {
             let _ = thread.join();
         }
     }
-
-    fn slot(&self, invoke: Invoke) -> Slot {
-        let c = &self.shared.config;
-        let queued_at = Instant::now();
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_millis() as u64;
-        let deadline = match invoke.deadline {
-            Some(DeadlineSpec::AtMs(ms)) => ms,
-            Some(DeadlineSpec::In(d)) => now_ms + d.as_millis() as u64,
-            None => now_ms + c.timeout.as_millis() as u64,
-        };
-        let request_id = invoke.request_id.clone().unwrap_or_else(ids::request_id);
-        let mut headers: Vec<(String, String)> = vec![
-            (headers::REQUEST_ID.into(), request_id.clone()),
-            (headers::DEADLINE_MS.into(), deadline.to_string()),
-            (
-                headers::FUNCTION_ARN.into(),
-                format!(
-                    "arn:aws:lambda:{}:{}:function:{}",
-                    c.region, c.account_id, c.function_name
-                ),
-            ),
-            ("content-type".into(), "application/json".into()),
-        ];
-        if c.trace_ids {
-            headers.push((headers::TRACE_ID.into(), ids::trace_id()));
-        }
-        for (name, value) in &invoke.headers {
-            headers.retain(|(n, _)| n != name);
-            if let Some(value) = value {
-                headers.push((name.clone(), value.clone()));
-            }
-        }
-        let invocation_id = headers
-            .iter()
-            .find(|(n, _)| n == headers::INVOCATION_ID)
-            .map(|(_, v)| v.clone())
-            .filter(|v| !v.is_empty());
-        let request_id = headers
-            .iter()
-            .find(|(n, _)| n == headers::REQUEST_ID)
-            .map(|(_, v)| v.clone())
-            .unwrap_or(request_id);
-        // The emulator enforces the deadline of the invocation (what `deadline_in` or
-        // `deadline_ms` asked for, else the function timeout); a raw header override only
-        // changes what the runtime is told.
-        let left = Duration::from_millis(deadline.saturating_sub(now_ms));
-        Slot::new(SlotSpec {
-            request_id,
-            invocation_id,
-            payload: invoke.payload,
-            headers,
-            answer_status: invoke.answer_status,
-            drop_answer: invoke.drop_answer,
-            queued_at,
-            deadline: queued_at + left,
-        })
-    }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Queues an invocation on `shared` exactly as [`Emulator::invoke`] does (shared with the
+/// invoke front): in Managed Instances mode it is turned away at once (429) when no `/next`
+/// is idle.
+pub(crate) fn queue(shared: &Arc<Shared>, invoke: Invoke) -> PendingInvocation {
+    let slot = Arc::new(slot(&shared.config, invoke));
+    let concurrent = shared.config.concurrency > 1;
+    shared.update(|state| {
+        let queued = state
+            .queue
+            .iter()
+            .filter(|q| matches!(q, Queued::Invocation(_)))
+            .count();
+        if concurrent && state.parked_next <= queued {
+            let message = format!(
+                "no idle execution environment: all {} are busy",
+                shared.config.concurrency
+            );
+            let mut answer =
+                lifecycle::synthetic_answer(&slot, "TooManyRequestsException", &message);
+            answer.status = 429;
+            state.slot(&slot).answer = Some(answer);
+            lifecycle::finish(shared, state, &slot, Ending::Rejected);
+        } else {
+            state.queue.push_back(Queued::Invocation(slot.clone()));
+        }
+    });
+    PendingInvocation {
+        shared: shared.clone(),
+        slot,
+    }
+}
+
+/// The slot of `invoke`: its `/next` headers with Lambda's defaults, and its deadline.
+fn slot(c: &EmulatorConfig, invoke: Invoke) -> Slot {
+    let queued_at = Instant::now();
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let deadline = match invoke.deadline {
+        Some(DeadlineSpec::AtMs(ms)) => ms,
+        Some(DeadlineSpec::In(d)) => now_ms + d.as_millis() as u64,
+        None => now_ms + c.timeout.as_millis() as u64,
+    };
+    let request_id = invoke.request_id.clone().unwrap_or_else(ids::request_id);
+    let mut headers: Vec<(String, String)> = vec![
+        (headers::REQUEST_ID.into(), request_id.clone()),
+        (headers::DEADLINE_MS.into(), deadline.to_string()),
+        (
+            headers::FUNCTION_ARN.into(),
+            format!(
+                "arn:aws:lambda:{}:{}:function:{}",
+                c.region, c.account_id, c.function_name
+            ),
+        ),
+        ("content-type".into(), "application/json".into()),
+    ];
+    if c.trace_ids {
+        headers.push((headers::TRACE_ID.into(), ids::trace_id()));
+    }
+    for (name, value) in &invoke.headers {
+        headers.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            headers.push((name.clone(), value.clone()));
+        }
+    }
+    let invocation_id = headers
+        .iter()
+        .find(|(n, _)| n == headers::INVOCATION_ID)
+        .map(|(_, v)| v.clone())
+        .filter(|v| !v.is_empty());
+    let request_id = headers
+        .iter()
+        .find(|(n, _)| n == headers::REQUEST_ID)
+        .map(|(_, v)| v.clone())
+        .unwrap_or(request_id);
+    // The emulator enforces the deadline of the invocation (what `deadline_in` or
+    // `deadline_ms` asked for, else the function timeout); a raw header override only
+    // changes what the runtime is told.
+    let left = Duration::from_millis(deadline.saturating_sub(now_ms));
+    Slot::new(SlotSpec {
+        request_id,
+        invocation_id,
+        payload: invoke.payload,
+        headers,
+        answer_status: invoke.answer_status,
+        drop_answer: invoke.drop_answer,
+        queued_at,
+        deadline: queued_at + left,
+    })
 }

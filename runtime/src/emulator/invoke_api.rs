@@ -1,0 +1,541 @@
+//! The Lambda Invoke API on the front port, as the AWS CLI and SDKs call it with an endpoint
+//! override (and as the AWS Runtime Interface Emulator serves it, with the name `function`):
+//!
+//! - `POST /2015-03-31/functions/{name}/invocations` (Invoke): `RequestResponse` waits for
+//!   the answer, `Event` answers 202 at once, `DryRun` 204; `X-Amz-Log-Type: Tail` adds the
+//!   base64 log tail.
+//! - `POST /2021-11-15/functions/{name}/response-streaming-invocations`
+//!   (InvokeWithResponseStream): the answer in AWS event-stream framing
+//!   ([`super::eventstream`]), each piece sent as it arrives.
+//!
+//! Errors have the shape AWS SDKs parse: the `x-amzn-ErrorType` header and a JSON body with
+//! `Type` and `message`.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::eventstream::{self, InvokeComplete};
+use super::front::{self, AnswerStream, Piece, Streamed};
+use super::function_ref::FunctionRef;
+use super::invoke::{Invoke, PendingInvocation, WaitError};
+use super::server::{Conn, Flow, ReadError};
+use super::state::Shared;
+use super::wire::RequestHead;
+use super::{ids, queue};
+use crate::headers::unescape_path_segment;
+
+/// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
+pub(crate) const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
+/// Largest payload of an `Event` invocation (the 256 KB quota).
+pub(crate) const MAX_EVENT_PAYLOAD: usize = 256 * 1024;
+/// How much of the log the `Tail` log type returns (Lambda: the last 4 KB).
+const LOG_TAIL_BYTES: usize = 4096;
+
+const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+const INVOKE_SUFFIX: &str = "/invocations";
+const STREAM_PREFIX: &str = "/2021-11-15/functions/";
+const STREAM_SUFFIX: &str = "/response-streaming-invocations";
+
+/// Which Invoke API operation a path is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operation {
+    /// `Invoke`: the answer as the body.
+    Invoke,
+    /// `InvokeWithResponseStream`: the answer as an event stream.
+    Stream,
+}
+
+/// An Invoke API request line: the operation, the function as named in the path, and whether
+/// the method is the one the operation takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Route {
+    pub(crate) operation: Operation,
+    /// The `{name}` path segment, percent-decoded.
+    pub(crate) function: String,
+    pub(crate) post: bool,
+}
+
+impl Route {
+    /// The Invoke API route of `method` and `path`, or `None` for any other path (which the
+    /// front serves as a Function URL).
+    pub(crate) fn of(method: &str, path: &str) -> Option<Route> {
+        let (operation, name) = if let Some(rest) = path.strip_prefix(INVOKE_PREFIX) {
+            (Operation::Invoke, rest.strip_suffix(INVOKE_SUFFIX)?)
+        } else if let Some(rest) = path.strip_prefix(STREAM_PREFIX) {
+            (Operation::Stream, rest.strip_suffix(STREAM_SUFFIX)?)
+        } else {
+            return None;
+        };
+        if name.is_empty() || name.contains('/') {
+            return None;
+        }
+        Some(Route {
+            operation,
+            function: unescape_path_segment(name),
+            post: method == "POST",
+        })
+    }
+}
+
+/// `X-Amz-Invocation-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+/// An Invoke API error, answered in the shape AWS SDKs parse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ApiError {
+    status: u16,
+    error_type: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: u16, error_type: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            error_type,
+            message: message.into(),
+        }
+    }
+
+    fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "InvalidParameterValueException", message)
+    }
+
+    fn too_large(limit: usize, operation: &str) -> ApiError {
+        ApiError::new(
+            413,
+            "RequestEntityTooLargeException",
+            format!("Request must be smaller than {limit} bytes for the {operation} operation"),
+        )
+    }
+
+    /// Writes the error: `x-amzn-ErrorType` and `{"Type","message"}` (`Type` is `User` for
+    /// the caller's mistakes, `Service` for the emulator's).
+    fn respond(&self, conn: &mut Conn, request_id: &str, flow: Flow) -> io::Result<Flow> {
+        let kind = if self.status >= 500 {
+            "Service"
+        } else {
+            "User"
+        };
+        let body = serde_json::json!({"Type": kind, "message": self.message});
+        let mut headers = vec![
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", self.error_type),
+            ("x-amzn-RequestId", request_id),
+        ];
+        if self.status == 405 {
+            headers.push(("Allow", "POST"));
+        }
+        conn.respond(
+            self.status,
+            &headers,
+            &serde_json::to_vec(&body).unwrap_or_default(),
+            flow,
+        )
+    }
+}
+
+/// What an invoke request asks for, from its path, query and headers.
+#[derive(Debug)]
+struct Call {
+    kind: InvocationType,
+    tail: bool,
+    invoke: Invoke,
+}
+
+impl Call {
+    fn parse(shared: &Shared, head: &RequestHead, route: &Route) -> Result<Call, ApiError> {
+        let config = &shared.config;
+        let function = FunctionRef::parse(&route.function);
+        let not_found = || {
+            // Lambda names the function by its full ARN; what does not parse, as given.
+            let named = match &function {
+                Some(f) => format!(
+                    "arn:aws:lambda:{}:{}:function:{}{}",
+                    config.region,
+                    config.account_id,
+                    f.name,
+                    f.qualifier
+                        .as_deref()
+                        .map(|q| format!(":{q}"))
+                        .unwrap_or_default()
+                ),
+                None => route.function.clone(),
+            };
+            ApiError::new(
+                404,
+                "ResourceNotFoundException",
+                format!("Function not found: {named}"),
+            )
+        };
+        let function = function.clone().ok_or_else(not_found)?;
+        if function.name != config.function_name {
+            return Err(not_found());
+        }
+        let query_qualifier = query_value(&head.target, "Qualifier");
+        if let (Some(named), Some(query)) = (&function.qualifier, &query_qualifier)
+            && named != query
+        {
+            return Err(ApiError::invalid(
+                "The derived qualifier from the function name does not match the specified qualifier.",
+            ));
+        }
+        let header = |name: &str| head.header(name).filter(|v| !v.is_empty());
+        let kind = match (header("x-amz-invocation-type"), route.operation) {
+            (None | Some("RequestResponse"), _) => InvocationType::RequestResponse,
+            (Some("Event"), Operation::Invoke) => InvocationType::Event,
+            (Some("DryRun"), _) => InvocationType::DryRun,
+            (Some(other), _) => {
+                let valid = match route.operation {
+                    Operation::Invoke => "RequestResponse, Event, DryRun",
+                    Operation::Stream => "RequestResponse, DryRun",
+                };
+                return Err(ApiError::invalid(format!(
+                    "invalid X-Amz-Invocation-Type {other:?}: use one of {valid}"
+                )));
+            }
+        };
+        let tail = match header("x-amz-log-type") {
+            None | Some("None") => false,
+            Some("Tail") => true,
+            Some(other) => {
+                return Err(ApiError::invalid(format!(
+                    "invalid X-Amz-Log-Type {other:?}: use None or Tail"
+                )));
+            }
+        };
+        let mut invoke = Invoke::new(Vec::new());
+        if let Some(encoded) = header("x-amz-client-context") {
+            invoke = invoke.client_context(client_context(encoded)?);
+        }
+        if let Some(tenant) = header("x-amz-tenant-id") {
+            invoke = invoke.tenant_id(tenant);
+        }
+        if let Some(trace) = header("x-amzn-trace-id") {
+            invoke = invoke.trace_id(trace);
+        }
+        if let Some(content_type) = header("content-type") {
+            invoke = invoke.content_type(content_type);
+        }
+        Ok(Call { kind, tail, invoke })
+    }
+
+    /// The payload limit for this invocation type.
+    fn limit(&self) -> (usize, &'static str) {
+        match self.kind {
+            InvocationType::Event => (MAX_EVENT_PAYLOAD, "InvokeAsync"),
+            _ => (MAX_SYNC_PAYLOAD, "InvokeFunction"),
+        }
+    }
+}
+
+/// Decodes `X-Amz-Client-Context`: base64 of a JSON object, passed to the runtime as the
+/// JSON text (`Lambda-Runtime-Client-Context`).
+fn client_context(encoded: &str) -> Result<String, ApiError> {
+    let invalid = || ApiError::invalid("X-Amz-Client-Context must be a base64-encoded JSON object");
+    let decoded = crate::base64::decode(encoded).ok_or_else(invalid)?;
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(text),
+        _ => Err(invalid()),
+    }
+}
+
+/// The first value of `key` in the query of `target`, percent-decoded.
+fn query_value(target: &str, key: &str) -> Option<String> {
+    let (_, query) = target.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (unescape_path_segment(k) == key).then(|| unescape_path_segment(v))
+    })
+}
+
+/// Base64 of the last 4 KB of `logs`, one line each (`X-Amz-Log-Result`, `LogResult`).
+pub(crate) fn log_tail(logs: &[String]) -> String {
+    let mut text = String::new();
+    for line in logs {
+        text.push_str(line);
+        text.push('\n');
+    }
+    let mut start = text.len().saturating_sub(LOG_TAIL_BYTES);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    crate::base64::encode(&text.as_bytes()[start..])
+}
+
+/// Serves an Invoke API request.
+pub(crate) fn handle(
+    shared: &Arc<Shared>,
+    conn: &mut Conn,
+    head: &RequestHead,
+    route: Route,
+) -> io::Result<Flow> {
+    let request_id = ids::request_id();
+    let refuse = |conn: &mut Conn, error: ApiError| match conn.skip_body(head) {
+        Ok(()) => error.respond(conn, &request_id, Flow::KeepAlive),
+        Err(e) => read_failed(conn, e, &request_id),
+    };
+    if !route.post {
+        let message = format!("{} is not allowed here: use POST", head.method);
+        return refuse(
+            conn,
+            ApiError::new(405, "MethodNotAllowedException", message),
+        );
+    }
+    let call = match Call::parse(shared, head, &route) {
+        Ok(call) => call,
+        Err(error) => return refuse(conn, error),
+    };
+    let (limit, operation) = call.limit();
+    let mut payload = Vec::new();
+    match conn.read_body(head, limit, &mut |piece| payload.extend_from_slice(piece)) {
+        Ok(body) if body.over_limit => {
+            return ApiError::too_large(limit, operation).respond(
+                conn,
+                &request_id,
+                Flow::KeepAlive,
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return read_failed(conn, e, &request_id),
+    }
+    if call.kind == InvocationType::DryRun {
+        let head = format!("HTTP/1.1 204 No Content\r\nx-amzn-RequestId: {request_id}\r\n\r\n");
+        conn.write_all(head.as_bytes())?;
+        return Ok(Flow::KeepAlive);
+    }
+    let mut invoke = call.invoke;
+    invoke.payload = payload;
+    let pending = queue(shared, invoke.request_id(request_id.clone()));
+    if let Ok(answer) = pending.answer(Duration::ZERO)
+        && answer.status == 429
+    {
+        let body = serde_json::json!({
+            "Type": "User",
+            "Reason": "ConcurrentInvocationLimitExceeded",
+            "message": front::error_message(&answer).unwrap_or_else(|| "Rate Exceeded.".into()),
+        });
+        return conn.respond(
+            429,
+            &[
+                ("Content-Type", "application/json"),
+                ("x-amzn-ErrorType", "TooManyRequestsException"),
+                ("x-amzn-RequestId", &request_id),
+            ],
+            &serde_json::to_vec(&body).unwrap_or_default(),
+            Flow::KeepAlive,
+        );
+    }
+    match (call.kind, route.operation) {
+        (InvocationType::Event, _) => conn.respond(
+            202,
+            &[("x-amzn-RequestId", &request_id)],
+            b"",
+            Flow::KeepAlive,
+        ),
+        (_, Operation::Invoke) => buffered(shared, conn, &pending, call.tail),
+        (_, Operation::Stream) => streamed(shared, conn, head, pending, call.tail),
+    }
+}
+
+/// Answers a request whose body could not be read.
+fn read_failed(conn: &mut Conn, error: ReadError, request_id: &str) -> io::Result<Flow> {
+    match error {
+        ReadError::Io(_) => Ok(Flow::Close),
+        ReadError::Wire(e) => {
+            let error_type = match e.status {
+                413 => "RequestEntityTooLargeException",
+                _ => "InvalidRequestContentException",
+            };
+            ApiError::new(e.status, error_type, e.message).respond(conn, request_id, Flow::Close)
+        }
+    }
+}
+
+/// Answers a wait for the runtime that ended without its answer.
+fn wait_failed(conn: &mut Conn, error: WaitError, request_id: &str) -> io::Result<Flow> {
+    let error = match error {
+        WaitError::Shutdown => ApiError::new(503, "ServiceException", "the emulator shut down"),
+        WaitError::TimedOut => ApiError::new(
+            500,
+            "ServiceException",
+            "no answer from the emulator past the invocation's deadline",
+        ),
+    };
+    error.respond(conn, request_id, Flow::Close)
+}
+
+/// `Invoke` with `RequestResponse`: the answer as the body, once it has arrived (and, for
+/// `Tail`, once the invocation has ended, so the log tail is complete).
+fn buffered(
+    shared: &Shared,
+    conn: &mut Conn,
+    pending: &PendingInvocation,
+    tail: bool,
+) -> io::Result<Flow> {
+    let request_id = pending.request_id().to_owned();
+    let limit = front::wait_limit(pending);
+    let answer = match pending.answer(limit) {
+        Ok(answer) => answer,
+        Err(e) => return wait_failed(conn, e, &request_id),
+    };
+    let log_result = if tail {
+        match pending.finished(limit) {
+            Ok(finished) => Some(log_tail(&finished.logs)),
+            Err(e) => return wait_failed(conn, e, &request_id),
+        }
+    } else {
+        None
+    };
+    let content_type = answer
+        .content_type
+        .as_deref()
+        .filter(|v| front::header_value_ok(v))
+        .unwrap_or("application/json");
+    let mut headers = vec![
+        ("Content-Type", content_type),
+        ("X-Amz-Executed-Version", shared.config.version.as_str()),
+        ("x-amzn-RequestId", request_id.as_str()),
+    ];
+    if answer.function_error.is_some() {
+        headers.push(("X-Amz-Function-Error", "Unhandled"));
+    }
+    if let Some(log_result) = &log_result {
+        headers.push(("X-Amz-Log-Result", log_result));
+    }
+    conn.respond(200, &headers, &answer.payload, Flow::KeepAlive)
+}
+
+/// `InvokeWithResponseStream`: a `PayloadChunk` event for each piece of the answer as it
+/// arrives, then `InvokeComplete` with the error and log tail when they apply.
+fn streamed(
+    shared: &Shared,
+    conn: &mut Conn,
+    head: &RequestHead,
+    pending: PendingInvocation,
+    tail: bool,
+) -> io::Result<Flow> {
+    let request_id = pending.request_id().to_owned();
+    let limit = front::wait_limit(&pending);
+    let first = match pending.read_stream(0, limit) {
+        Ok(read) => read,
+        Err(e) => return wait_failed(conn, e, &request_id),
+    };
+    let out = Streamed::start(
+        conn,
+        head,
+        200,
+        &[
+            ("Content-Type", "application/vnd.amazon.eventstream"),
+            ("X-Amz-Executed-Version", shared.config.version.as_str()),
+            ("x-amzn-RequestId", request_id.as_str()),
+        ],
+    )?;
+    let mut answer_stream = AnswerStream::new(pending.clone(), first);
+    let answer = loop {
+        match answer_stream.next_piece() {
+            Piece::Bytes(bytes) => {
+                for piece in bytes.chunks(eventstream::MAX_CHUNK) {
+                    out.send(conn, &eventstream::payload_chunk(piece))?;
+                }
+            }
+            Piece::End(answer) => break answer,
+            // The stream cannot say more: end it abnormally.
+            Piece::Failed(_) => return Ok(out.abort()),
+        }
+    };
+    let log_result = if tail {
+        match pending.finished(limit) {
+            Ok(finished) => Some(log_tail(&finished.logs)),
+            Err(_) => return Ok(out.abort()),
+        }
+    } else {
+        None
+    };
+    let complete = InvokeComplete {
+        error_code: answer.function_error.clone(),
+        error_details: front::error_message(&answer),
+        log_result,
+    };
+    out.send(conn, &complete.encode())?;
+    out.finish(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both operations route on their paths, with the name decoded; other paths do not.
+    #[test]
+    fn routes() {
+        let invoke = Route::of("POST", "/2015-03-31/functions/function/invocations").unwrap();
+        assert_eq!(
+            (invoke.operation, invoke.function.as_str(), invoke.post),
+            (Operation::Invoke, "function", true)
+        );
+        let stream = Route::of(
+            "GET",
+            "/2021-11-15/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Af/response-streaming-invocations",
+        )
+        .unwrap();
+        assert_eq!(stream.operation, Operation::Stream);
+        assert_eq!(
+            stream.function,
+            "arn:aws:lambda:us-east-1:123456789012:function:f"
+        );
+        assert!(!stream.post);
+        assert_eq!(
+            Route::of("POST", "/2015-03-31/functions//invocations"),
+            None
+        );
+        assert_eq!(
+            Route::of("POST", "/2015-03-31/functions/a/b/invocations"),
+            None
+        );
+        assert_eq!(Route::of("POST", "/2015-03-31/functions/f"), None);
+        assert_eq!(Route::of("GET", "/hello"), None);
+    }
+
+    /// Client contexts must be base64 of a JSON object.
+    #[test]
+    fn client_contexts() {
+        let encoded = crate::base64::encode(br#"{"custom":{"k":"v"}}"#);
+        assert_eq!(client_context(&encoded).unwrap(), r#"{"custom":{"k":"v"}}"#);
+        assert_eq!(client_context("not base64!").unwrap_err().status, 400);
+        let not_object = crate::base64::encode(b"[1]");
+        assert_eq!(client_context(&not_object).unwrap_err().status, 400);
+    }
+
+    /// The tail is the last 4 KB of the lines, cut on a character boundary.
+    #[test]
+    fn log_tails() {
+        let short = log_tail(&["START x".into(), "END x".into()]);
+        assert_eq!(
+            crate::base64::decode(&short).unwrap(),
+            b"START x\nEND x\n".to_vec()
+        );
+        let long: Vec<String> = (0..1000).map(|i| format!("é line {i}")).collect();
+        let decoded = crate::base64::decode(&log_tail(&long)).unwrap();
+        assert!(decoded.len() <= LOG_TAIL_BYTES && decoded.len() > LOG_TAIL_BYTES - 4);
+        let text = String::from_utf8(decoded).unwrap();
+        assert!(text.ends_with("é line 999\n"), "{text}");
+    }
+
+    /// Query values are found by key and decoded.
+    #[test]
+    fn query_values() {
+        assert_eq!(
+            query_value("/p?a=1&Qualifier=%24LATEST", "Qualifier").as_deref(),
+            Some("$LATEST")
+        );
+        assert_eq!(query_value("/p?a=1", "Qualifier"), None);
+        assert_eq!(query_value("/p", "Qualifier"), None);
+    }
+}
