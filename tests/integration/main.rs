@@ -4,28 +4,27 @@
 //! Each module's doc says what belongs there; each test's doc says what it proves and cites
 //! the `runtime-api.md` section it checks (copied from the project's shared contract).
 
-/// Helpers: serve a handler on a thread, spawn the fixture binary, wait with limits.
-mod support;
-
 /// Deferred and spawned work: order, isolation, budget, overrun, joins, after-error.
 mod deferred;
 /// What handler failures become on `/error`: types, headers, bodies.
 mod errors;
+/// The Extensions API: INVOKE and SHUTDOWN events, the end-of-invocation barrier.
+mod extensions;
 /// The emulator's invoke front: the Invoke API, streaming invokes and the Function URL.
 mod front;
 /// Missing, empty and invalid `/next` headers (§9 #5–#9).
 mod headers;
 /// The basic path: typed and raw handlers, context fields, ids, cold start.
 mod invocation;
+/// The emulator's lifecycle: answer timing, timeouts, crashes, restarts, concurrency, REPORT.
+mod lifecycle;
+/// Malformed requests and protocol violations on the Runtime API port.
+mod malformed;
 /// Behaviour that needs a separate process: init errors, exit codes, logs, environment.
 mod process;
 /// The Runtime API status policy: every row of §3.3 / §2.4 and the transport failures.
 mod status_policy;
 /// Streamed responses (§5).
 mod streaming;
-/// The emulator's lifecycle: answer timing, timeouts, crashes, restarts, concurrency, REPORT.
-mod lifecycle;
-/// The Extensions API: INVOKE and SHUTDOWN events, the end-of-invocation barrier.
-mod extensions;
-/// Malformed requests and protocol violations on the Runtime API port.
-mod malformed;
+/// Helpers: serve a handler on a thread, spawn the fixture binary, wait with limits.
+mod support;
