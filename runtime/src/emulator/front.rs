@@ -38,11 +38,9 @@ pub(crate) fn wait_limit(pending: &PendingInvocation) -> Duration {
 }
 
 /// The address the Function URL event reports as `sourceIp`.
-///
-/// `Conn` does not expose the peer address yet, so this is the loopback address the front
-/// binds by default (`coda run`); see the note in the front's report.
-pub(crate) fn source_ip(_conn: &Conn) -> String {
-    "127.0.0.1".to_owned()
+pub(crate) fn source_ip(conn: &Conn) -> String {
+    conn.peer_addr()
+        .map_or_else(|| "127.0.0.1".to_owned(), |addr| addr.ip().to_string())
 }
 
 /// Whether `value` can go in a response header as is (no CR, LF or NUL: no response

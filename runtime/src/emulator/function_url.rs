@@ -274,7 +274,7 @@ fn clf_time(epoch_secs: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let (year, month, day) = civil_from_days((epoch_secs / 86_400) as i64);
+    let (year, month, day) = crate::timestamp::civil_from_days((epoch_secs / 86_400) as i64);
     let rem = epoch_secs % 86_400;
     let mut out = String::with_capacity(26);
     // Writing to a String cannot fail.
@@ -287,20 +287,6 @@ fn clf_time(epoch_secs: u64) -> String {
         rem % 60
     );
     out
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's
-/// algorithm, as in `timestamp.rs`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]

@@ -315,4 +315,26 @@ impl PendingInvocation {
         self.shared
             .read(|state| state.slot(&self.slot).logs.clone())
     }
+
+    /// Waits up to `limit` for the invocation to end and for the function's output to go
+    /// quiet, then returns its log lines: output written just before the process asked for
+    /// its next event can reach the emulator's pipe reader just after.
+    pub fn settled_logs(&self, limit: Duration) -> Result<Vec<String>, WaitError> {
+        const QUIET: Duration = Duration::from_millis(25);
+        let end = Instant::now() + limit;
+        self.finished(limit)?;
+        let mut state = self.shared.lock();
+        loop {
+            let now = Instant::now();
+            let finished_at = state.slot(&self.slot).finished_at.unwrap_or(now);
+            let last = state
+                .last_output_at
+                .map_or(finished_at, |at| at.max(finished_at));
+            let quiet_since = now.saturating_duration_since(last);
+            if quiet_since >= QUIET || now >= end {
+                return Ok(state.slot(&self.slot).logs.clone());
+            }
+            state = self.shared.wait_guard_timeout(state, QUIET - quiet_since);
+        }
+    }
 }

@@ -387,8 +387,8 @@ fn buffered(
         Err(e) => return wait_failed(conn, e, &request_id),
     };
     let log_result = if tail {
-        match pending.finished(limit) {
-            Ok(finished) => Some(log_tail(&finished.logs)),
+        match pending.settled_logs(limit) {
+            Ok(logs) => Some(log_tail(&logs)),
             Err(e) => return wait_failed(conn, e, &request_id),
         }
     } else {
@@ -452,8 +452,8 @@ fn streamed(
         }
     };
     let log_result = if tail {
-        match pending.finished(limit) {
-            Ok(finished) => Some(log_tail(&finished.logs)),
+        match pending.settled_logs(limit) {
+            Ok(logs) => Some(log_tail(&logs)),
             Err(_) => return Ok(out.abort()),
         }
     } else {

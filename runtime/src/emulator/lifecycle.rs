@@ -109,6 +109,7 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
     let now = Instant::now();
     let memory_kb = state.process.pid.and_then(peak_memory_kb);
     state.in_flight.retain(|s| !Arc::ptr_eq(s, slot));
+    state.remember_finished(slot.clone());
     let mut progress = state.slot(slot);
     if progress.finished_at.is_some() {
         return;
@@ -244,7 +245,22 @@ pub(crate) fn process_exited(
 }
 
 /// Attributes a line of function output to the invocations in flight.
+///
+/// A line that names a recently finished invocation's request id belongs to it, even after
+/// its end: a process writes its last lines just before `/next`, and the pipe may deliver
+/// them just after. Other lines go to the invocations in flight.
 pub(crate) fn append_log(state: &mut State, line: &str) {
+    state.last_output_at = Some(Instant::now());
+    let late = state
+        .recently_finished
+        .iter()
+        .rev()
+        .find(|slot| line.contains(slot.request_id.as_str()))
+        .cloned();
+    if let Some(slot) = late {
+        state.slot(&slot).logs.push(line.to_owned());
+        return;
+    }
     for slot in state.in_flight.clone() {
         let mut progress = state.slot(&slot);
         if progress.finished_at.is_none() {

@@ -233,21 +233,12 @@ fn supervise(
     spawn_error: &std::sync::Mutex<Option<io::Error>>,
 ) {
     loop {
-        let mut child = match spawn(command, env) {
-            Ok(child) => child,
-            Err(e) => {
-                *spawn_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                shared.update(|s| {
-                    s.process.running = false;
-                    s.process.generation += 1;
-                });
-                return;
-            }
-        };
+        // The new generation is recorded before the process exists, so that its first `/next`
+        // (which may come before `spawn` even returns) counts for it.
         let generation = shared.update(|s| {
             let p = &mut s.process;
             p.generation += 1;
-            p.pid = Some(child.id());
+            p.pid = None;
             p.started_at = Some(Instant::now());
             p.initialized_at = None;
             p.cold_pending = true;
@@ -256,6 +247,23 @@ fn supervise(
             p.open_pipes = 2;
             s.init_error = None;
             p.generation
+        });
+        let mut child = match spawn(command, env) {
+            Ok(child) => child,
+            Err(e) => {
+                *spawn_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                shared.update(|s| {
+                    s.process.running = false;
+                    s.process.last_exit = Some("not started".into());
+                });
+                return;
+            }
+        };
+        let pid = child.id();
+        shared.update(|s| {
+            if s.process.generation == generation {
+                s.process.pid = Some(pid);
+            }
         });
         pump(shared, generation, child.stdout.take(), io::stdout);
         pump(shared, generation, child.stderr.take(), io::stderr);

@@ -222,6 +222,11 @@ impl Conn {
         alive
     }
 
+    /// The client's address.
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.stream.peer_addr().ok()
+    }
+
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.stream.write_all(bytes)
     }

@@ -16,6 +16,8 @@ use super::{EmulatorConfig, InitErrorRecord, NextReply};
 
 /// How many timed-out invocations are remembered, to answer their late posts with 410.
 const TIMED_OUT_MEMORY: usize = 256;
+/// How many finished invocations late output lines can still be attributed to.
+const RECENTLY_FINISHED: usize = 32;
 
 /// One invocation's fixed facts.
 #[derive(Debug)]
@@ -124,6 +126,12 @@ pub(crate) struct State {
     pub(crate) in_flight: Vec<Arc<Slot>>,
     /// Invocations that ended by timeout, newest last (their late posts get 410).
     pub(crate) timed_out: VecDeque<Arc<Slot>>,
+    /// The last invocations that ended, newest last: output that names one of them after its
+    /// end (the process wrote it just before `/next`, the pipe delivered it just after) is
+    /// still theirs.
+    pub(crate) recently_finished: VecDeque<Arc<Slot>>,
+    /// When the function process last wrote a line.
+    pub(crate) last_output_at: Option<Instant>,
     /// `/next` calls waiting for an event now.
     pub(crate) parked_next: usize,
     /// `/next` calls received so far.
@@ -145,6 +153,14 @@ impl State {
     /// Whether the runtime may be handed an event: every registered extension is ready.
     pub(crate) fn extensions_ready(&self) -> bool {
         self.extensions.iter().all(|e| e.ready)
+    }
+
+    /// Remembers a finished slot for late output lines.
+    pub(crate) fn remember_finished(&mut self, slot: Arc<Slot>) {
+        self.recently_finished.push_back(slot);
+        while self.recently_finished.len() > RECENTLY_FINISHED {
+            self.recently_finished.pop_front();
+        }
     }
 
     /// Remembers a timed-out slot so a late post to it gets 410.
