@@ -22,6 +22,8 @@ mod lifecycle;
 mod malformed;
 /// Behaviour that needs a separate process: init errors, exit codes, logs, environment.
 mod process;
+/// AWS's own Python runtime interface client (awslambdaric) against the emulator.
+mod python;
 /// The Runtime API status policy: every row of §3.3 / §2.4 and the transport failures.
 mod status_policy;
 /// Streamed responses (§5).
