@@ -276,6 +276,36 @@ fn text(flag: &str, value: OsString) -> Result<String, UsageError> {
     })
 }
 
+/// The flags of `coda run` that take a value.
+const RUN_FLAGS: &[&str] = &[
+    "--port",
+    "-p",
+    "--timeout",
+    "-t",
+    "--memory",
+    "-m",
+    "--concurrency",
+    "-c",
+    "--name",
+    "-n",
+    "--env",
+    "-e",
+    "--invoke",
+    "-i",
+];
+
+/// The flags of `coda invoke` that take a value.
+const INVOKE_FLAGS: &[&str] = &[
+    "--data",
+    "-d",
+    "--data-file",
+    "-f",
+    "--name",
+    "-n",
+    "--url",
+    "-u",
+];
+
 /// Parses the arguments of `coda run`.
 fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
     let mut run = RunArgs {
@@ -293,6 +323,11 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
             Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
                 no_value(&flag, inline)?;
                 return Ok(Command::Help);
+            }
+            Arg::Flag(flag, _) if !RUN_FLAGS.contains(&flag.as_str()) => {
+                return Err(UsageError::new(format!(
+                    "unknown option `{flag}` for `coda run`"
+                )));
             }
             Arg::Flag(flag, inline) => {
                 let value = args.value(&flag, inline)?;
@@ -373,6 +408,11 @@ fn parse_invoke(args: &mut Args) -> Result<Command, UsageError> {
             Arg::Flag(flag, inline) if flag == "--tail" => {
                 no_value(&flag, inline)?;
                 invoke.tail = true;
+            }
+            Arg::Flag(flag, _) if !INVOKE_FLAGS.contains(&flag.as_str()) => {
+                return Err(UsageError::new(format!(
+                    "unknown option `{flag}` for `coda invoke`"
+                )));
             }
             Arg::Flag(flag, inline) => {
                 let value = args.value(&flag, inline)?;
