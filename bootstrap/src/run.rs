@@ -41,9 +41,6 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         return Err(RunError::NoCommand);
     };
     let mut command = FunctionCommand::new(program).args(program_args);
-    if args.concurrency > 1 {
-        command = command.env("AWS_LAMBDA_MAX_CONCURRENCY", args.concurrency.to_string());
-    }
     for (key, value) in &args.env {
         command = command.env(key, value);
     }

@@ -333,6 +333,9 @@ impl Emulator {
             ("_HANDLER", c.function_name.clone()),
         ]
         .into_iter()
+        .chain(
+            (c.concurrency > 1).then(|| ("AWS_LAMBDA_MAX_CONCURRENCY", c.concurrency.to_string())),
+        )
         .map(|(k, v)| (k.to_owned(), v))
         .collect()
     }

@@ -322,7 +322,18 @@ enum Reason {
 }
 
 fn spawn(command: &FunctionCommand, env: &[(String, String)]) -> io::Result<Child> {
-    Command::new(&command.program)
+    let mut process = Command::new(&command.program);
+    // Lambda variables inherited from the caller's shell would describe another environment.
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("AWS_LAMBDA_")
+            || key_text == "_X_AMZN_TRACE_ID"
+            || key_text == "_HANDLER"
+        {
+            process.env_remove(&key);
+        }
+    }
+    process
         .args(&command.args)
         .envs(env.iter().map(|(k, v)| (k, v)))
         .envs(command.env.iter().map(|(k, v)| (k, v)))
