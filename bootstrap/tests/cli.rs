@@ -380,7 +380,20 @@ impl Server {
     /// Starts `coda run --port 0 -- <command>`: the front on any free port, whose address
     /// `coda` prints.
     fn start(command: &[&OsStr]) -> Server {
-        let mut child = coda()
+        Server::start_with(coda(), command)
+    }
+
+    /// Like [`Server::start`], in a process group of its own, as a shell starts a foreground
+    /// job: Ctrl-C signals the whole group.
+    fn start_as_job(command: &[&OsStr]) -> Server {
+        use std::os::unix::process::CommandExt;
+        let mut coda = coda();
+        coda.process_group(0);
+        Server::start_with(coda, command)
+    }
+
+    fn start_with(mut coda: Command, command: &[&OsStr]) -> Server {
+        let mut child = coda
             .args(["run", "--port", "0", "--"])
             .args(command)
             .stdin(Stdio::null())
@@ -591,4 +604,30 @@ fn killed_run_leaves_no_function_behind() {
         .gone
         .recv_timeout(LIMIT)
         .expect("the function process exits once `coda run` is gone");
+}
+
+/// Ctrl-C at a terminal sends SIGINT to the foreground job's process group: `coda run` and its
+/// function both stop, the port closes, nothing is left running.
+#[test]
+fn ctrl_c_stops_run_and_function() {
+    let witness = ExitWitness::new("ctrl-c");
+    let mut server = Server::start_as_job(&witness.command(hello()));
+    let front = server.ready();
+    witness.assert_running();
+    let group = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", "--", &format!("-{group}")])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let status = server.child.wait().expect("reap coda run");
+    assert!(!status.success(), "{status}");
+    witness
+        .gone
+        .recv_timeout(LIMIT)
+        .expect("the function process stops with the job");
+    assert!(
+        TcpStream::connect(front).is_err(),
+        "the front port {front} still accepts connections"
+    );
 }

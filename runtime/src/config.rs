@@ -243,6 +243,12 @@ mod tests {
         assert_eq!(e.base_url(), "http://127.0.0.1:9000/.rt/hello");
         let e = Endpoint::parse("[::1]:9001").unwrap();
         assert_eq!(e.base_url(), "http://[::1]:9001");
+        // What cargo-lambda 1.9 hands functions: the unspecified address, with a prefix.
+        let e = Endpoint::parse("http://[::]:9000/.rt/hello").unwrap();
+        assert_eq!(
+            (e.authority.as_str(), e.prefix.as_str()),
+            ("[::]:9000", "/.rt/hello")
+        );
         let e = Endpoint::parse("169.254.100.1:9001").unwrap();
         assert_eq!(e.base_url(), "http://169.254.100.1:9001");
     }

@@ -394,3 +394,23 @@ fn testing_entry_point_reports_deferred_work() {
         out.logs()
     );
 }
+
+/// Nothing is lost silently: each closure's outcome is logged with the invocation's request
+/// id (the captured lines are exactly those carrying it), and the summary counts them.
+#[test]
+fn outcomes_are_logged_with_the_request_id() {
+    let out = coda::testing::invoke(
+        |_: Value, ctx: &mut Context| {
+            ctx.after(|_| Err::<(), _>(std::io::Error::other("cache write failed")));
+            ctx.after(|_| -> Result<(), &str> { panic!("flush exploded") });
+            Ok::<_, Diagnostic>("ok")
+        },
+        json!({}),
+    );
+    let logs = out.logs().join("\n");
+    assert!(logs.contains("failed: cache write failed"), "{logs}");
+    assert!(logs.contains("panicked: flush exploded"), "{logs}");
+    assert!(logs.contains("1 failed, 1 panicked"), "{logs}");
+    let d = out.deferred();
+    assert_eq!((d.failed, d.panicked, d.total()), (1, 1, 2));
+}
