@@ -15,6 +15,58 @@ use std::io::Read;
 use std::time::Duration;
 
 use crate::Diagnostic;
+use ureq::http::HeaderValue;
+use ureq::http::header::{CONTENT_TYPE, HOST, HeaderName, USER_AGENT};
+
+/// The invocation id header as a ready `HeaderName` (no parse per request).
+const INVOCATION_ID: HeaderName = HeaderName::from_static(headers::INVOCATION_ID);
+
+/// The Runtime API address, resolved once.
+mod resolver {
+    use std::net::ToSocketAddrs;
+
+    use ureq::config::Config;
+    use ureq::http::Uri;
+    use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+    use ureq::unversioned::transport::NextTimeout;
+
+    /// ureq resolves the host of every request, pooled connection or not; the Runtime API's
+    /// address does not change, so it is resolved once (`host:port` is most often an IP
+    /// address) and reused. If it cannot be resolved up front, every call resolves as usual.
+    #[derive(Debug)]
+    pub(super) struct Once {
+        addrs: Option<ResolvedSocketAddrs>,
+        fallback: DefaultResolver,
+    }
+
+    impl Once {
+        pub(super) fn new(authority: &str) -> Once {
+            let fallback = DefaultResolver::default();
+            let mut addrs = fallback.empty();
+            for addr in authority.to_socket_addrs().into_iter().flatten().take(16) {
+                addrs.push(addr);
+            }
+            Once {
+                addrs: (!addrs.is_empty()).then_some(addrs),
+                fallback,
+            }
+        }
+    }
+
+    impl Resolver for Once {
+        fn resolve(
+            &self,
+            uri: &Uri,
+            config: &Config,
+            timeout: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            match &self.addrs {
+                Some(addrs) => Ok(addrs.clone()),
+                None => self.fallback.resolve(uri, config, timeout),
+            }
+        }
+    }
+}
 use crate::config::Endpoint;
 use crate::headers;
 use crate::invocation::Invocation;
@@ -35,7 +87,10 @@ const FIRST_CONNECT_BACKOFF: [Duration; 4] = [
 pub(crate) struct Client {
     agent: ureq::Agent,
     authority: String,
-    next_url: String,
+    /// `/next`'s URI, parsed once: each call clones it (a reference count).
+    next_uri: ureq::http::Uri,
+    /// The `Host` header, made once: without it ureq formats `host:port` on every request.
+    host: HeaderValue,
     invocation_url: String,
     path_prefix: String,
     init_error_url: String,
@@ -66,10 +121,18 @@ pub enum Delivery {
 impl Client {
     pub(crate) fn new(endpoint: &Endpoint) -> Client {
         let config = ureq::Agent::config_builder()
+            // Buffers for one small request head and one response head at a time: ureq's
+            // 128 KiB defaults only cost memory here (bodies stream through them).
+            .input_buffer_size(32 * 1024)
+            .output_buffer_size(16 * 1024)
             .http_status_as_error(false)
             // The Runtime API is on loopback: never through a proxy from the environment.
             .proxy(None)
-            .user_agent(crate::USER_AGENT)
+            // The User-Agent goes with each request as a ready header (below) rather than
+            // rebuilt from the config's string every time; `Accept: */*` would be one more
+            // header to build, send and parse per request for nothing.
+            .user_agent(ureq::config::AutoHeaderValue::None)
+            .accept(ureq::config::AutoHeaderValue::None)
             .max_idle_connections(1)
             .max_idle_connections_per_host(1)
             // The environment can stay frozen for hours between invocations; keep the one
@@ -79,10 +142,20 @@ impl Client {
             .timeout_global(None)
             .build();
         let base = endpoint.base_url();
+        let next_url = format!("{base}{}", headers::NEXT_PATH);
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            resolver::Once::new(&endpoint.authority),
+        );
         Client {
-            agent: config.new_agent(),
+            agent,
             authority: endpoint.authority.clone(),
-            next_url: format!("{base}{}", headers::NEXT_PATH),
+            // The endpoint was validated as host:port and a path prefix, so this parses; an
+            // unparsable one would fail each call with a transport error naming it.
+            next_uri: next_url.parse().unwrap_or_default(),
+            host: HeaderValue::from_str(&endpoint.authority)
+                .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
             invocation_url: format!("{base}{}", headers::INVOCATION_PREFIX),
             path_prefix: format!("{}{}", endpoint.prefix, headers::INVOCATION_PREFIX),
             init_error_url: format!("{base}{}", headers::INIT_ERROR_PATH),
@@ -95,7 +168,12 @@ impl Client {
     pub(crate) fn next(&mut self, payload: &mut Vec<u8>) -> Result<Invocation, ApiError> {
         let mut attempt = 0;
         let mut response = loop {
-            match self.agent.get(&self.next_url).call() {
+            let request = self
+                .agent
+                .get(self.next_uri.clone())
+                .header(HOST, self.host.clone())
+                .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT));
+            match request.call() {
                 Ok(response) => break response,
                 Err(e)
                     if !self.connected
@@ -110,14 +188,7 @@ impl Client {
         };
         self.connected = true;
         let status = response.status().as_u16();
-        payload.clear();
-        let read = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_EVENT_BYTES)
-            .reader()
-            .read_to_end(payload);
-        if let Err(e) = read {
+        if let Err(e) = read_body(response.body_mut(), payload) {
             return Err(ApiError::transport(Operation::Next, ureq::Error::Io(e)));
         }
         if status != 200 {
@@ -145,9 +216,11 @@ impl Client {
         let mut request = self
             .agent
             .post(&self.url)
-            .header("content-type", content_type);
+            .header(HOST, self.host.clone())
+            .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
+            .header(CONTENT_TYPE, content_type_value(content_type));
         if let Some(id) = to.invocation_id {
-            request = request.header(headers::INVOCATION_ID, id);
+            request = request.header(INVOCATION_ID, id);
         }
         let result = request.send(body);
         let operation = || Operation::Response(to.request_id.to_owned());
@@ -164,10 +237,12 @@ impl Client {
         let mut request = self
             .agent
             .post(&self.url)
-            .header("content-type", headers::ERROR_CONTENT_TYPE)
+            .header(HOST, self.host.clone())
+            .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
+            .header(CONTENT_TYPE, headers::ERROR_CONTENT_TYPE)
             .header(headers::FUNCTION_ERROR_TYPE, error.header_value().as_ref());
         if let Some(id) = to.invocation_id {
-            request = request.header(headers::INVOCATION_ID, id);
+            request = request.header(INVOCATION_ID, id);
         }
         let result = request.send(&error.to_json()[..]);
         deliver(result, || Operation::Error(to.request_id.to_owned()))
@@ -178,7 +253,9 @@ impl Client {
         let result = self
             .agent
             .post(&self.init_error_url)
-            .header("content-type", headers::ERROR_CONTENT_TYPE)
+            .header(HOST, self.host.clone())
+            .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
+            .header(CONTENT_TYPE, headers::ERROR_CONTENT_TYPE)
             .header(headers::FUNCTION_ERROR_TYPE, error.header_value().as_ref())
             .send(&error.to_json()[..]);
         deliver(result, || Operation::InitError)
@@ -250,14 +327,59 @@ fn deliver(
 ) -> Result<Delivery, ApiError> {
     let mut response = result.map_err(|e| ApiError::transport(operation(), e))?;
     let status = response.status().as_u16();
-    // Read the (small) answer to the end so the connection goes back to the pool.
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(64 * 1024)
-        .read_to_string()
-        .unwrap_or_default();
+    // Read the (small) answer to the end so the connection goes back to the pool; keep its
+    // text only when it explains a refusal.
+    let mut body = Vec::new();
+    if let Err(e) = read_body(response.body_mut(), &mut body) {
+        return Err(ApiError::transport(operation(), ureq::Error::Io(e)));
+    }
+    let body = if (200..300).contains(&status) {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&body).into_owned()
+    };
     classify(status, body, operation)
+}
+
+/// The `Content-Type` header value: the common ones without a copy.
+fn content_type_value(content_type: &str) -> HeaderValue {
+    match content_type {
+        "application/json" => HeaderValue::from_static("application/json"),
+        "application/octet-stream" => HeaderValue::from_static("application/octet-stream"),
+        other => HeaderValue::from_str(other).unwrap_or_else(|_| {
+            log::warn!(
+                "content type {other:?} cannot be a header value: sent as application/octet-stream"
+            );
+            HeaderValue::from_static("application/octet-stream")
+        }),
+    }
+}
+
+/// Reads a whole body into `out` (cleared first). With a `Content-Length`, the buffer is sized
+/// once and filled with `read_exact`: `read_to_end` would zero 16 KiB of spare capacity per
+/// read call for a reader like ureq's, which cannot take uninitialised memory.
+fn read_body(body: &mut ureq::Body, out: &mut Vec<u8>) -> std::io::Result<()> {
+    out.clear();
+    match body.content_length() {
+        Some(length) if length <= MAX_EVENT_BYTES => {
+            // The length is known and bounded: no limit layer needed around the reader.
+            let mut reader = body.as_reader();
+            out.resize(length as usize, 0);
+            reader.read_exact(out)?;
+            // One more read sees the end, which hands the connection back to the pool.
+            let mut end = [0u8; 1];
+            if reader.read(&mut end)? != 0 {
+                return Err(std::io::Error::other("body longer than its Content-Length"));
+            }
+            Ok(())
+        }
+        _ => body
+            .with_config()
+            .limit(MAX_EVENT_BYTES)
+            .reader()
+            .read_to_end(out)
+            .map(|_| ()),
+    }
 }
 
 fn classify(

@@ -4,6 +4,7 @@
 //! a missing ARN is empty, empty optional headers are absent (§2.2, §9 #6–#7). What was
 //! wrong is kept in `warnings` so the loop can log it against the request id.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +31,14 @@ pub(crate) struct Invocation {
     pub(crate) notes: Vec<String>,
 }
 
+/// A header value as trimmed text, borrowed when it is UTF-8 (always, in practice).
+fn text(raw: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(text) => Cow::Borrowed(text.trim()),
+        Err(_) => Cow::Owned(String::from_utf8_lossy(raw).trim().to_owned()),
+    }
+}
+
 impl Invocation {
     /// Reads the headers of a `/next` answer. `None` when there is no usable request id
     /// (§9 #5): such an event cannot be answered.
@@ -40,12 +49,12 @@ impl Invocation {
         let mut request_id = None;
         let mut deadline = None;
         for (name, raw) in headers {
-            let value = || String::from_utf8_lossy(raw).trim().to_owned();
-            let optional = || Some(value()).filter(|v| !v.is_empty());
+            let value = text(raw);
+            let optional = || Some(value.clone().into_owned()).filter(|v| !v.is_empty());
             match name {
-                headers::REQUEST_ID => request_id = optional(),
-                headers::DEADLINE_MS => deadline = Some(value()),
-                headers::FUNCTION_ARN => inv.function_arn = value(),
+                headers::REQUEST_ID => request_id = Some(value.clone()).filter(|v| !v.is_empty()),
+                headers::DEADLINE_MS => deadline = Some(value.clone()),
+                headers::FUNCTION_ARN => inv.function_arn = value.clone().into_owned(),
                 headers::TRACE_ID => inv.trace_id = optional(),
                 headers::CLIENT_CONTEXT => inv.client_context = optional(),
                 headers::COGNITO_IDENTITY => inv.cognito_identity = optional(),
@@ -55,7 +64,7 @@ impl Invocation {
                 _ => {}
             }
         }
-        inv.request_id = Arc::from(request_id?);
+        inv.request_id = Arc::from(&*request_id?);
         match deadline.as_deref() {
             None => inv
                 .warnings
