@@ -96,14 +96,21 @@ pub fn recorded_error_type(value: Option<&str>) -> String {
 /// way, and escaping it would hide the id from a log search.
 pub fn escape_path_segment(id: &str, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in id.as_bytes() {
-        let keep = b > b' '
+    fn keep(b: u8) -> bool {
+        b > b' '
             && b < 0x7f
             && !matches!(
                 b,
                 b'"' | b'#' | b'%' | b'<' | b'>' | b'?' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
-            );
-        if keep {
+            )
+    }
+    // Request ids are UUIDs in practice: copy them whole.
+    if id.bytes().all(keep) {
+        out.push_str(id);
+        return;
+    }
+    for &b in id.as_bytes() {
+        if keep(b) {
             out.push(b as char);
         } else {
             out.push('%');
