@@ -123,7 +123,7 @@ impl Client {
         let config = ureq::Agent::config_builder()
             // Buffers for one small request head and one response head at a time: ureq's
             // 128 KiB defaults only cost memory here (bodies stream through them).
-            .input_buffer_size(32 * 1024)
+            .input_buffer_size(16 * 1024)
             .output_buffer_size(16 * 1024)
             .http_status_as_error(false)
             // The Runtime API is on loopback: never through a proxy from the environment.

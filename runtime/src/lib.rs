@@ -37,8 +37,10 @@
 //! - Deferred work: [`Reply::after`] (after success), [`Context::after`] (always),
 //!   [`Context::after_error`] (after failure), [`Context::spawn`] (concurrent, joined before
 //!   `/next`). See the [`deferred`] contract: ordered, isolated, bounded, counted.
-//! - Locally: [`emulator::Emulator`] is a real Runtime API server; [`testing`] runs a handler
-//!   through the real loop against it in a few lines.
+//! - Locally (feature `emulator`): `emulator::Emulator` is a real Runtime API server;
+//!   `coda::testing` runs a handler through the real loop against it in a few lines. Add
+//!   `coda = { version = "…", features = ["emulator"] }` to `[dev-dependencies]` for tests:
+//!   function binaries do not compile the emulator.
 //!
 //! # Layout
 //! - [`config`]: the Lambda environment as a [`Config`].
@@ -53,7 +55,8 @@
 //! - `run`: the loop. [`Runtime`], [`start`]: configuration and entry point.
 //! - [`LambdaLogger`]: Lambda's log formats. `trace_env`: `_X_AMZN_TRACE_ID` (the one
 //!   module with `unsafe`).
-//! - [`emulator`]: the local Runtime API server. [`testing`]: handler tests on the real loop.
+//! - `emulator` (feature `emulator`): the local Runtime API server. `testing` (same
+//!   feature): handler tests on the real loop.
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -64,6 +67,7 @@ pub mod config;
 mod context;
 pub mod deferred;
 mod diagnostic;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 mod error;
 mod handler;
@@ -76,6 +80,7 @@ mod reply;
 mod run;
 mod runtime;
 mod streaming;
+#[cfg(feature = "emulator")]
 pub mod testing;
 mod timestamp;
 mod trace_env;

@@ -217,7 +217,7 @@ fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
     REQUEST_ID.with(|cell| f(cell.borrow().as_deref()))
 }
 
-/// Copies of log lines for in-process tests ([`crate::testing`]): lines that carry a watched
+/// Copies of log lines for in-process tests (`coda::testing`): lines that carry a watched
 /// request id are kept for whoever watches it.
 pub(crate) mod captures {
     use super::*;
@@ -227,11 +227,13 @@ pub(crate) mod captures {
     static WATCHES: Mutex<Vec<(Arc<str>, Lines)>> = Mutex::new(Vec::new());
 
     /// Lines carrying `request_id` are copied into the returned buffer until the watch is dropped.
+    #[cfg(feature = "emulator")]
     pub(crate) struct Watch {
         id: Arc<str>,
         lines: Arc<Mutex<Vec<String>>>,
     }
 
+    #[cfg(feature = "emulator")]
     impl Watch {
         pub(crate) fn new(id: &str) -> Watch {
             let id: Arc<str> = Arc::from(id);
@@ -247,6 +249,7 @@ pub(crate) mod captures {
         }
     }
 
+    #[cfg(feature = "emulator")]
     impl Drop for Watch {
         fn drop(&mut self) {
             let mut watches = WATCHES.lock().unwrap_or_else(|e| e.into_inner());

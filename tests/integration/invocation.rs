@@ -314,3 +314,23 @@ fn runtime_api_url_with_path_prefix() {
     assert_eq!(answer.json(), Some(json!({"via": "prefix"})));
     served.shutdown();
 }
+
+/// §9 #19: an event at the edge of 6 MB is read whole before the handler runs, and a response
+/// of exactly the 6,291,556-byte limit is accepted.
+#[test]
+fn events_at_the_size_limit() {
+    let served = serve(|event: Bytes, _: &mut Context| Ok::<_, Diagnostic>(Reply::bytes(event)));
+    let size = coda::headers::MAX_BUFFERED_RESPONSE;
+    let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    let answer = served
+        .emulator
+        .invoke(Invoke::new(payload.clone()))
+        .answer(LIMIT)
+        .unwrap();
+    assert_eq!(answer.status, 202);
+    assert!(
+        answer.payload == payload,
+        "the 6 MB event came back changed"
+    );
+    served.shutdown();
+}
