@@ -2,7 +2,7 @@
 # Coda's figures side by side with the floor of this machine and the official lambda_runtime:
 # builds what it needs, runs the instruments interleaved, prints one table (BENCHMARKS.md).
 #
-#   bash bench/run.sh                   # the full run: about 15 minutes on 2 cores
+#   bash bench/run.sh                   # the full run: about 10 minutes on 2 cores (+1 the first time)
 #   BENCH_QUICK=1 bash bench/run.sh     # smoke test: about a minute; fewer runs, no clean builds
 #
 # The table goes to stdout, progress to stderr; the table, the machine and every raw run are
@@ -19,6 +19,7 @@
 #   MEM_RUNS [3|1]  MEM_LO [1000|1000]  MEM_HI [100000|10000]   memory: runs at each count
 #   BUILD_RUNS [3|0]                         clean release builds of each side
 #   DEFER_N [1000|50]  CODA_DEFER_MS [100]   deferred: invocations of each echo, sleep of the closure
+#   EMU_STREAM_N [5000|1000]                 streaming under the emulator: invocations of each echo
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +39,7 @@ MEM_LO=${MEM_LO:-1000}
 MEM_HI=${MEM_HI:-$(pick 100000 10000)}
 BUILD_RUNS=${BUILD_RUNS:-$(pick 3 0)}
 DEFER_N=${DEFER_N:-$(pick 1000 50)}
+EMU_STREAM_N=${EMU_STREAM_N:-$(pick 5000 1000)}
 export CODA_DEFER_MS=${CODA_DEFER_MS:-100}
 
 [ -f "$KIT/src/main.rs" ] && [ -f "$KIT/anchor-echo/Cargo.toml" ] || {
@@ -72,8 +74,15 @@ say "building the kit, the anchor and Coda's examples (outputs in $WORK)"
 export CARGO_TARGET_DIR=$WORK/coda
 (cd "$ROOT" && cargo build -q --release -p coda-examples --bin echo --bin echo-deferred --bin echo-stream)
 (cd "$ROOT" && cargo build -q --profile size -p coda-examples --bin echo)
-(cd "$ROOT" && cargo bench -q --no-run -p coda-examples --bench emulator)
+# The emulator measurement program, built now with the same sources as the echoes and run
+# directly later (others may be editing the runtime meanwhile). `--bench` is what cargo passes.
+# Its own target dir: a bench build unifies dev-dependency features and would rebuild (and
+# replace) release/echo with them.
+EMULATOR_BENCH=$(cd "$ROOT" && CARGO_TARGET_DIR=$WORK/coda-bench cargo bench -q --no-run \
+  -p coda-examples --bench emulator --message-format=json \
+  | grep '"kind":\["bench"\]' | grep -o '"executable":"[^"]*"' | cut -d'"' -f4)
 unset CARGO_TARGET_DIR
+[ -x "$EMULATOR_BENCH" ] || { echo "bench: could not build the emulator bench" >&2; exit 1; }
 
 FAKE=$WORK/kit/release/fake-runtime-api
 OURS=$WORK/coda/release/echo
@@ -93,7 +102,7 @@ declare -A BIN=([ours]=$OURS [floor]=$FLOOR [anchor]=$ANCHOR [stream]=$STREAM)
     "($(git -C "$ROOT" status --porcelain 2> /dev/null | wc -l) paths differ from it)"
   echo "mode: $([ "$q" = 1 ] && echo quick || echo full)  TP_RUNS=$TP_RUNS TP_N=$TP_N" \
     "COLD_RUNS=$COLD_RUNS CG=$CG_LO/$CG_HI MEM_RUNS=$MEM_RUNS MEM=$MEM_LO/$MEM_HI" \
-    "BUILD_RUNS=$BUILD_RUNS JOBS=$JOBS DEFER_N=$DEFER_N CODA_DEFER_MS=$CODA_DEFER_MS"
+    "BUILD_RUNS=$BUILD_RUNS JOBS=$JOBS DEFER_N=$DEFER_N CODA_DEFER_MS=$CODA_DEFER_MS EMU_STREAM_N=$EMU_STREAM_N"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"
 
@@ -183,10 +192,23 @@ profile() {
     function cost(line) { match(line, /^ *[0-9,]+/); c = substr(line, RSTART, RLENGTH); gsub(/[ ,]/, "", c); return c + 0 }
     BEGIN { while ((getline l < lo) > 0) if (l ~ /^ *[0-9,]+ +[^ ]/ && l !~ /PROGRAM TOTALS/) base[key(l)] += cost(l) }
     /^ *[0-9,]+ +[^ ]/ && !/PROGRAM TOTALS/ { hi[key($0)] += cost($0) }
-    END { for (k in hi) { d = (hi[k] - base[k]) / n; if (d >= 1) printf "%10.0f  %s\n", d, k } }
-  ' "$CG/$s.$CG_HI.$kind.txt" | sort -rn > "$CG/$s-per-invocation-$kind.txt"
+    END { for (k in hi) { if (k ~ /^(\(below main\)|main|0x[0-9a-f]+)$/) continue
+      d = (hi[k] - base[k]) / n; s = base[k] - d * lo_n
+      if (d >= 1) printf "%10.0f  %s\n", d, k > per; if (s >= 100) printf "%10.0f  %s\n", s, k > startup } }
+  ' per="$CG/$s-per-invocation-$kind.unsorted" startup="$CG/$s-startup-$kind.unsorted" lo_n="$CG_LO" "$CG/$s.$CG_HI.$kind.txt"
+  sort -rn "$CG/$s-per-invocation-$kind.unsorted" > "$CG/$s-per-invocation-$kind.txt"
+  sort -rn "$CG/$s-startup-$kind.unsorted" > "$CG/$s-startup-$kind.txt"
+  rm -f "$CG/$s-per-invocation-$kind.unsorted" "$CG/$s-startup-$kind.unsorted"
 }
 for s in ours anchor; do profile "$s" yes; profile "$s" no; done
+# Start-up and exit: what the CG_LO run cost beyond CG_LO invocations (deterministic, unlike time);
+# n/a when negative, i.e. when the per-invocation cost is not steady (the anchor's varies with
+# how many connections hyper opens in each run).
+startup_instructions() {
+  local lo per
+  lo=$(instructions "$CG/$1.$CG_LO.out"); per=$(per_invocation "$1")
+  if [ -n "$lo" ] && [ "$per" != n/a ]; then awk -v l="$lo" -v p="$per" -v n="$CG_LO" 'BEGIN {v = l - n * p; if (v < 0) print "n/a"; else printf "%.0f", v}'; else echo n/a; fi
+}
 
 # ---------------------------------------------------------------------------------------------
 # Memory: peak RSS (VmHWM, read by fake-runtime-api while the function is alive) after MEM_LO
@@ -222,18 +244,24 @@ say "build: crate counts; $BUILD_RUNS clean release builds of each side with -j 
 crates() { sed 's/ (\*)$//; s/ (proc-macro)$//' | awk 'NF {print $1, $2}' | sort -u | grep -v -x "$1" | tee "$RAW/crates-$2.txt" | wc -l; }
 OURS_CRATES=$(cd "$ROOT" && cargo tree -q -p coda-examples -e normal,build --prefix none | crates "coda-examples v[^ ]*" ours)
 ANCHOR_CRATES=$(cd "$KIT/anchor-echo" && cargo tree -q -e normal,build --prefix none | crates "anchor-echo v[^ ]*" anchor)
+# A clean build compiles the working tree as it is then; a failed one (someone mid-edit) is
+# reported and left out of the median.
 clean_build() {
-  local s=$1 r=$2 dir=$WORK/clean-$1 start end
+  local s=$1 r=$2 dir=$WORK/clean-$1 start end ok=1
   rm -rf "$dir"
   start=$(date +%s.%N)
   if [ "$s" = ours ]; then
-    (cd "$ROOT" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS" -p coda-examples --bin echo) 2> "$RAW/build-$s-$r.txt"
+    (cd "$ROOT" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS" -p coda-examples --bin echo) 2> "$RAW/build-$s-$r.txt" || ok=0
   else
-    (cd "$KIT/anchor-echo" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS") 2> "$RAW/build-$s-$r.txt"
+    (cd "$KIT/anchor-echo" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS") 2> "$RAW/build-$s-$r.txt" || ok=0
   fi
   end=$(date +%s.%N)
   rm -rf "$dir"
-  awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f\n", b - a}' >> "$RAW/build-$s.txt"
+  if [ "$ok" = 1 ]; then
+    awk -v a="$start" -v b="$end" 'BEGIN {printf "%.2f\n", b - a}' >> "$RAW/build-$s.txt"
+  else
+    say "clean build of $s failed: $RAW/build-$s-$r.txt"
+  fi
 }
 for ((r = 0; r < BUILD_RUNS; r++)); do
   for s in $(rotate "$r" ours anchor); do clean_build "$s" "$r"; done
@@ -242,13 +270,11 @@ done
 # ---------------------------------------------------------------------------------------------
 # Deferred work and streaming under Coda's embedded emulator (examples/benches/emulator.rs).
 
-emulator_bench() {
-  (cd "$ROOT" && CARGO_TARGET_DIR=$WORK/coda cargo bench -q -p coda-examples --bench emulator -- "$@") 2>> "$RAW/emulator-stderr.txt"
-}
+emulator_bench() { "$EMULATOR_BENCH" --bench "$@" 2>> "$RAW/emulator-stderr.txt"; }
 say "deferred: $DEFER_N alternating invocations of echo and echo-deferred (sleeps $CODA_DEFER_MS ms) under the emulator"
-emulator_bench deferred --invocations "$DEFER_N" --raw "$RAW/deferred.csv" "$OURS" "$DEFERRED" > "$RAW/deferred.txt"
-say "streaming: $TP_RUNS rounds of $TP_N invocations of echo and echo-stream under the emulator"
-emulator_bench stream --invocations "$TP_N" --rounds "$TP_RUNS" --raw "$RAW/stream.csv" "$OURS" "$STREAM" > "$RAW/stream.txt"
+emulator_bench --invocations "$DEFER_N" --raw "$RAW/deferred.csv" "$OURS" "$DEFERRED" > "$RAW/deferred.txt"
+say "streaming: $EMU_STREAM_N alternating invocations of echo and echo-stream under the emulator"
+emulator_bench --invocations "$EMU_STREAM_N" --raw "$RAW/stream.csv" "$OURS" "$STREAM" > "$RAW/stream.txt"
 # key=value of the line for function $1 in file $2.
 kv() { grep "label=$1 " "$2" | tr ' ' '\n' | awk -F= -v k="$3" '$1 == k {print $2}'; }
 
@@ -295,6 +321,7 @@ for s in ours floor anchor stream; do
 done
 for s in ours floor anchor; do
   declare "CPU_$s=$(per_invocation "$s")"
+  declare "INIT_$s=$(startup_instructions "$s")"
   declare "RSS_$s=$(med child_vmhwm_kb "$RAW/memory-$s-$MEM_HI.jsonl")"
   declare "GROW_$s=$(awk -v h="$(med child_vmhwm_kb "$RAW/memory-$s-$MEM_HI.jsonl")" \
     -v l="$(med child_vmhwm_kb "$RAW/memory-$s-$MEM_LO.jsonl")" 'BEGIN {if (h == "n/a" || l == "n/a") print "n/a"; else print h - l}')"
@@ -317,7 +344,7 @@ row() {
   awk -v f="$figure" -v o="$ours" -v fl="$floor" -v an="$anchor" -v g="$goal" -v checks="$*" '
     function num(x) { return x ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ }
     function show(x) { if (!num(x)) return x; if (x + 0 >= 1000 || x == int(x)) return sprintf("%d", x + 0.5); if (x + 0 >= 10) return sprintf("%.1f", x); return sprintf("%.3f", x) }
-    function ratio(a, b) { return (num(a) && num(b) && b != 0) ? a / b : "" }
+    function ratio(a, b) { return (num(a) && num(b) && b > 0 && a >= 0) ? a / b : "" }
     BEGIN {
       rf = ratio(o, fl); ra = ratio(o, an)
       result = "yes"; n = split(checks, c, " ")
@@ -344,6 +371,7 @@ row() {
     ">= 0.90 x floor, >= 1.8 x anchor" floor ">=" 0.90 anchor ">=" 1.8
   row "start: spawn -> first /next, ms ($COLD_RUNS runs)" "$START_ours" "$START_floor" "$START_anchor" \
     "<= 1.10 x floor, <= 0.70 x anchor" floor "<=" 1.10 anchor "<=" 0.70
+  row "  start-up + exit, instructions (callgrind)" "$INIT_ours" "$INIT_floor" "$INIT_anchor" "(info)"
   row "CPU: instructions/invocation" "$CPU_ours" "$CPU_floor" "$CPU_anchor" "<= 0.50 x anchor" anchor "<=" 0.50
   row "  (stretch)" "$CPU_ours" "$CPU_floor" "$CPU_anchor" "<= 0.35 x anchor" anchor "<=" 0.35
   row "peak RSS after $MEM_HI inv., kB" "$RSS_ours" "$RSS_floor" "$RSS_anchor" "<= 1.30 x floor" floor "<=" 1.30
@@ -356,20 +384,43 @@ row() {
   row "deferred: caller p99, us (floor = echo) *" "$DEF_P99" "$ECHO_P99" - "<= 1.05 x echo" floor "<=" 1.05
   row "deferred: invocation end p50, us *" "$DEF_END" "$ECHO_END" - "(info: waits for the closure)"
   row "streamed echo, inv/s (floor = buffered) **" "$TP_stream" "$TP_ours" - ">= 0.80 x buffered" floor ">=" 0.80
-  row "  same under the emulator **" "$EMU_STREAM" "$EMU_BUF" - ">= 0.80 x buffered" floor ">=" 0.80
+  row "  same under the emulator, one at a time **" "$EMU_STREAM" "$EMU_BUF" - ">= 0.80 x buffered" floor ">=" 0.80
   echo
   echo "ours = Coda's echo; floor = the kit's floor-client; anchor = lambda_runtime 1.5.0 echo; o/f, o/a = ratios."
   echo "*  under coda::emulator, $DEFER_N invocations each of echo-deferred (closure sleeps ${CODA_DEFER_MS} ms)"
   echo "   and echo, alternating; the floor column is the plain echo. Caller = queue -> answer."
   echo "** streamed echo (Reply::stream, chunked /response) vs the buffered echo: fake-runtime-api"
-  echo "   throughput rounds above, and $TP_RUNS rounds of $TP_N under coda::emulator."
+  echo "   throughput rounds above; and $EMU_STREAM_N alternating invocations each under coda::emulator,"
+  echo "   one at a time (rate = invocations / sum of queue -> next /next)."
   echo "crates: unique packages of \`cargo tree -e normal,build --prefix none\`, root excluded."
-  echo "raw data: $OUT"
+  echo "spread of the runs: spread.txt; profile of ours: profile-ours.txt; raw data: $OUT"
 } | tee "$OUT/table.md"
 
+# The main callers of the costliest leaf functions (allocator, memcpy, memset, formatting), from
+# the CG_HI run's caller tree, divided by CG_HI.
+callers() {
+  callgrind_annotate --tree=caller --inclusive=yes --threshold=100 --show-percs=no --auto=no "$1" 2> /dev/null | awk -v n="$2" -v top=8 -v fns="$3" '
+    function cost(s) { gsub(/[ ,]/, "", s); return s + 0 }
+    function name(s) { sub(/ \[[^]]*\]$/, "", s); sub(/ \([0-9]+x\)$/, "", s); sub(/^[^:]*:/, "", s); return s }
+    /^ *$/ { nc = 0; next }
+    /^ *[0-9,]+ +< / { c = $0; sub(/ <.*/, "", c); f = $0; sub(/^ *[0-9,]+ +< /, "", f); nc++; cc[nc] = cost(c); cf[nc] = name(f); next }
+    /^ *[0-9,]+ +\* / {
+      f = $0; sub(/^ *[0-9,]+ +\* +/, "", f); f = name(f)
+      if (f ~ fns) {
+        t = $0; sub(/\*.*/, "", t); printf "%10.0f  %s, from:\n", cost(t) / n, f
+        for (i = 1; i <= nc; i++) for (j = i + 1; j <= nc; j++) if (cc[j] > cc[i]) { x = cc[i]; cc[i] = cc[j]; cc[j] = x; y = cf[i]; cf[i] = cf[j]; cf[j] = y }
+        for (i = 1; i <= nc && i <= top; i++) if (cc[i] / n >= 1) printf "%10.0f      %s\n", cc[i] / n, cf[i]
+      }
+      nc = 0
+    }'
+}
 {
   echo "Coda echo: instructions per invocation by function, ($CG_HI - $CG_LO invocations) / $((CG_HI - CG_LO))"
-  echo "inclusive (top 40):"; head -40 "$CG/ours-per-invocation-yes.txt"
-  echo; echo "self (top 40):"; head -40 "$CG/ours-per-invocation-no.txt"
+  echo "inclusive (top 60):"; head -60 "$CG/ours-per-invocation-yes.txt"
+  echo; echo "self (top 50):"; head -50 "$CG/ours-per-invocation-no.txt"
+  echo; echo "start-up + exit, inclusive (top 40): the $CG_LO run minus $CG_LO x the per-invocation cost"
+  head -40 "$CG/ours-startup-yes.txt"
+  echo; echo "callers of the costliest leaves (the $CG_HI run / $CG_HI; calls in that run):"
+  callers "$CG/ours.$CG_HI.out" "$CG_HI" '^(__memcpy[a-z_]*|__memset[a-z_0-9]*|malloc|_int_free|__rustc::__rust_alloc|__rustc::__rust_dealloc|core::fmt::write|alloc::fmt::format::format_inner|std::io::default_read_to_end|__strncmp[a-z_0-9]*)$'
 } > "$OUT/profile-ours.txt"
 say "profile of Coda's echo per invocation: $OUT/profile-ours.txt"

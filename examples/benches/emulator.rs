@@ -1,22 +1,19 @@
 //! Caller-side figures under Coda's embedded emulator, for `bench/run.sh` (see BENCHMARKS.md).
 //!
-//! Each function binary runs as a child process with [`Emulator::function_env`] as its whole
-//! environment (plus `CODA_DEFER_MS` when set), against an emulator of its own:
+//! Runs two function binaries, each as a child process with [`Emulator::function_env`] as its
+//! whole environment (plus `CODA_DEFER_MS` when set) against an emulator of its own, and
+//! invokes them one invocation at a time, alternating A and B (B first every other time). Each
+//! invocation is queued only once the previous one ended, so both always meet a runtime
+//! parked on `/next` after the same idle gap:
 //!
-//!     cargo bench -q -p coda-examples --bench emulator -- deferred --invocations 1000 target/release/echo target/release/echo-deferred
-//!     cargo bench -q -p coda-examples --bench emulator -- stream --invocations 20000 --rounds 5 target/release/echo target/release/echo-stream
+//!     cargo bench -q -p coda-examples --bench emulator -- --invocations 1000 target/release/echo target/release/echo-deferred
 //!
-//! - `deferred A B`: one invocation at a time, alternating A and B (B first on odd rounds),
-//!   each queued only once the previous one ended, so both always meet a runtime parked on
-//!   `/next` after the same idle gap. Per function: p50 and p99 of the caller's latency
-//!   (`Answer::latency`, queue → answer) and of the invocation's end (`finished_after`, queue
-//!   → the runtime's next `/next`).
-//! - `stream A B`: per round and function, all invocations queued at once, then the time from
-//!   queueing to the last one's end; invocations per second, median over rounds.
-//!
-//! Every answer is checked to be the event byte for byte. Output: one `key=value` line per
-//! function on stdout; `--raw FILE` also writes every sample as CSV. Only `cargo bench` runs
-//! it (cargo passes `--bench`); under `cargo test --all-targets` it prints a note and exits.
+//! Per function, one `key=value` line on stdout: p50 and p99 of the caller's latency
+//! (`Answer::latency`, queue -> answer) and of the invocation's end (`finished_after`, queue ->
+//! the runtime's next `/next`), and the one-at-a-time rate (invocations / the sum of their
+//! ends). Every answer is checked to be the event byte for byte; `--raw FILE` also writes every
+//! sample as CSV. Only `cargo bench` runs it (cargo passes `--bench`); under
+//! `cargo test --all-targets` it prints a note and exits.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -36,9 +33,7 @@ const LIMIT: Duration = Duration::from_secs(30);
 type Result<T> = std::result::Result<T, String>;
 
 struct Options {
-    mode: String,
     invocations: usize,
-    rounds: usize,
     raw: Option<PathBuf>,
     binaries: Vec<PathBuf>,
 }
@@ -49,12 +44,7 @@ fn main() -> ExitCode {
         println!("emulator: a benchmark; run it with `cargo bench` (see BENCHMARKS.md)");
         return ExitCode::SUCCESS;
     }
-    let outcome = parse(&args).and_then(|options| match options.mode.as_str() {
-        "deferred" => deferred(&options),
-        "stream" => stream(&options),
-        other => Err(format!("unknown mode `{other}` (deferred | stream)")),
-    });
-    match outcome {
+    match parse(&args).and_then(|options| measure(&options)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("emulator bench: {e}");
@@ -65,9 +55,7 @@ fn main() -> ExitCode {
 
 fn parse(args: &[String]) -> Result<Options> {
     let mut options = Options {
-        mode: String::new(),
         invocations: 1000,
-        rounds: 5,
         raw: None,
         binaries: Vec::new(),
     };
@@ -76,14 +64,12 @@ fn parse(args: &[String]) -> Result<Options> {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
             "--invocations" => options.invocations = number(value()?)?,
-            "--rounds" => options.rounds = number(value()?)?,
             "--raw" => options.raw = Some(PathBuf::from(value()?)),
-            _ if options.mode.is_empty() => options.mode = arg.clone(),
             _ => options.binaries.push(PathBuf::from(arg)),
         }
     }
-    if options.binaries.len() != 2 || options.invocations == 0 || options.rounds == 0 {
-        return Err("usage: emulator deferred|stream [--invocations N] [--rounds R] [--raw FILE] BINARY_A BINARY_B".into());
+    if options.binaries.len() != 2 || options.invocations == 0 {
+        return Err("usage: emulator [--invocations N] [--raw FILE] BINARY_A BINARY_B".into());
     }
     Ok(options)
 }
@@ -141,22 +127,6 @@ impl Function {
         Ok((answer.latency, finished.finished_after))
     }
 
-    /// Queues `n` invocations at once; returns the time from the first queued to the last end.
-    fn burst(&self, n: usize) -> Result<Duration> {
-        let start = Instant::now();
-        let pending: Vec<_> = (0..n)
-            .map(|_| self.emulator.invoke(Invoke::new(EVENT)))
-            .collect();
-        let last = pending.last().ok_or("no invocations")?;
-        let finished = last.finished(LIMIT * 10).map_err(|e| self.failed(e))?;
-        let elapsed = last.queued_at().duration_since(start) + finished.finished_after;
-        for invocation in &pending {
-            let answer = invocation.answer(LIMIT).map_err(|e| self.failed(e))?;
-            self.check(&answer.payload)?;
-        }
-        Ok(elapsed)
-    }
-
     fn check(&self, payload: &[u8]) -> Result<()> {
         if payload == EVENT {
             Ok(())
@@ -190,26 +160,21 @@ impl Drop for Function {
     }
 }
 
-fn start_both(options: &Options) -> Result<[Function; 2]> {
-    Ok([
+fn measure(options: &Options) -> Result<()> {
+    let functions = [
         Function::start(&options.binaries[0])?,
         Function::start(&options.binaries[1])?,
-    ])
-}
-
-fn raw_file(options: &Options, header: &str) -> Result<Option<BufWriter<File>>> {
-    let Some(path) = &options.raw else {
-        return Ok(None);
+    ];
+    let mut raw = match &options.raw {
+        Some(path) => {
+            let file = File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut file = BufWriter::new(file);
+            writeln!(file, "function,invocation,answer_us,finished_us")
+                .map_err(|e| e.to_string())?;
+            Some(file)
+        }
+        None => None,
     };
-    let mut file =
-        BufWriter::new(File::create(path).map_err(|e| format!("{}: {e}", path.display()))?);
-    writeln!(file, "{header}").map_err(|e| e.to_string())?;
-    Ok(Some(file))
-}
-
-fn deferred(options: &Options) -> Result<()> {
-    let functions = start_both(options)?;
-    let mut raw = raw_file(options, "function,invocation,answer_us,finished_us")?;
     let mut samples: [Vec<(Duration, Duration)>; 2] = Default::default();
     for i in 0..options.invocations {
         let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
@@ -217,65 +182,26 @@ fn deferred(options: &Options) -> Result<()> {
             let (answer, finished) = functions[which].invoke_one()?;
             samples[which].push((answer, finished));
             if let Some(raw) = raw.as_mut() {
-                writeln!(
-                    raw,
-                    "{},{i},{:.1},{:.1}",
-                    functions[which].label,
-                    micros(answer),
-                    micros(finished)
-                )
-                .map_err(|e| e.to_string())?;
+                let label = &functions[which].label;
+                let (answer, finished) = (micros(answer), micros(finished));
+                writeln!(raw, "{label},{i},{answer:.1},{finished:.1}")
+                    .map_err(|e| e.to_string())?;
             }
         }
     }
     for (function, samples) in functions.iter().zip(samples) {
         let mut answers: Vec<f64> = samples.iter().map(|s| micros(s.0)).collect();
         let mut ends: Vec<f64> = samples.iter().map(|s| micros(s.1)).collect();
+        let busy: f64 = ends.iter().sum::<f64>() / 1e6;
         println!(
-            "deferred label={} n={} answer_p50_us={:.1} answer_p99_us={:.1} finished_p50_us={:.1} finished_p99_us={:.1}",
+            "label={} n={} answer_p50_us={:.1} answer_p99_us={:.1} finished_p50_us={:.1} finished_p99_us={:.1} invocations_per_s={:.1}",
             function.label,
-            answers.len(),
+            samples.len(),
             percentile(&mut answers, 50.0),
             percentile(&mut answers, 99.0),
             percentile(&mut ends, 50.0),
             percentile(&mut ends, 99.0),
-        );
-    }
-    Ok(())
-}
-
-fn stream(options: &Options) -> Result<()> {
-    let functions = start_both(options)?;
-    let mut raw = raw_file(
-        options,
-        "function,round,invocations,seconds,invocations_per_s",
-    )?;
-    let mut rates: [Vec<f64>; 2] = Default::default();
-    for round in 0..options.rounds {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for which in order {
-            let elapsed = functions[which].burst(options.invocations)?;
-            let rate = options.invocations as f64 / elapsed.as_secs_f64();
-            rates[which].push(rate);
-            if let Some(raw) = raw.as_mut() {
-                writeln!(
-                    raw,
-                    "{},{round},{},{:.4},{rate:.1}",
-                    functions[which].label,
-                    options.invocations,
-                    elapsed.as_secs_f64()
-                )
-                .map_err(|e| e.to_string())?;
-            }
-        }
-    }
-    for (function, mut rates) in functions.iter().zip(rates) {
-        println!(
-            "stream label={} n={} rounds={} invocations_per_s={:.1}",
-            function.label,
-            options.invocations,
-            rates.len(),
-            percentile(&mut rates, 50.0)
+            samples.len() as f64 / busy,
         );
     }
     Ok(())
