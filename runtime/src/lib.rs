@@ -65,6 +65,7 @@ pub mod base64;
 mod client;
 pub mod config;
 mod context;
+pub mod crc32;
 pub mod deferred;
 mod diagnostic;
 #[cfg(feature = "emulator")]

@@ -11,7 +11,7 @@
 //! `InvokeComplete`, whose payload is JSON with `ErrorCode`, `ErrorDetails` and `LogResult`
 //! when they apply.
 
-use super::crc32::{Crc32, checksum};
+use crate::crc32::{Crc32, checksum};
 
 /// Largest payload put in one `PayloadChunk` (the format allows 24 MB; smaller messages let
 /// a client see progress).

@@ -30,11 +30,11 @@
 //! timeouts, exits, REPORT lines), `timer` (the deadline watcher), `process` (the supervised
 //! function process), `front` (the invoke front: routing, streamed responses), `invoke_api`
 //! (the Lambda Invoke API on the front), `function_ref` (function names and ARNs),
-//! `eventstream` and `crc32` (the AWS event-stream framing of streaming invokes),
+//! `eventstream` (the AWS event-stream framing of streaming invokes, checksummed with
+//! [`crate::crc32`]),
 //! `function_url` (requests as Function URL events), `url_response` (answers as Function URL
 //! responses), `invoke` (the caller's side), `ids` (fresh request and trace ids).
 
-mod crc32;
 mod eventstream;
 mod extensions;
 mod front;
