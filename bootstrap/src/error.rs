@@ -65,6 +65,16 @@ pub enum PackageError {
         /// What the parser found wrong.
         detail: crate::elf::ElfError,
     },
+    /// The binary asks for a program interpreter (dynamic loader) that provided.al2023
+    /// does not have, e.g. one in a Nix store or musl's.
+    ForeignInterpreter {
+        /// The binary's path.
+        path: PathBuf,
+        /// The interpreter it names.
+        found: String,
+        /// The loader al2023 has for its architecture.
+        expected: &'static str,
+    },
     /// The binary needs glibc versions that provided.al2023 lacks.
     GlibcTooNew {
         /// The binary's path.
@@ -153,6 +163,16 @@ impl fmt::Display for PackageError {
                 "{} is a damaged or truncated ELF file: {detail}; rebuild it, or check that it was copied whole",
                 path.display()
             ),
+            Self::ForeignInterpreter {
+                path,
+                found,
+                expected,
+            } => write!(
+                f,
+                "{} is loaded by {found}, which provided.al2023 does not have (it has {expected}): \
+                 build on a glibc system or link statically (e.g. --target x86_64-unknown-linux-musl)",
+                path.display()
+            ),
             Self::GlibcTooNew { path, unmet } => {
                 write!(
                     f,
@@ -208,6 +228,7 @@ impl StdError for PackageError {
             | Self::NotExecutable { .. }
             | Self::UnsupportedArchitecture { .. }
             | Self::Malformed { .. }
+            | Self::ForeignInterpreter { .. }
             | Self::GlibcTooNew { .. }
             | Self::WouldOverwriteInput { .. }
             | Self::TooLarge { .. } => None,

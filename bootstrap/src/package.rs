@@ -121,6 +121,22 @@ pub fn inspect(path: &Path, data: &[u8]) -> Result<Inspection, PackageError> {
         }
     };
 
+    // A loader that al2023 does not have (a Nix store path, musl's) fails at exec, before
+    // any code runs: Lambda reports only "Runtime.InvalidEntrypoint".
+    if let Some(found) = &interpreter {
+        let expected = match architecture {
+            Architecture::X86_64 => "/lib64/ld-linux-x86-64.so.2",
+            Architecture::Arm64 => "/lib/ld-linux-aarch64.so.1",
+        };
+        if found != expected {
+            return Err(PackageError::ForeignInterpreter {
+                path: path(),
+                found: found.clone(),
+                expected,
+            });
+        }
+    }
+
     let glibc = Check::al2023(&elf.version_needs().map_err(malformed)?);
     if !glibc.unmet.is_empty() {
         return Err(PackageError::GlibcTooNew {

@@ -463,3 +463,36 @@ fn help_exits_with_0() {
         assert!(output.stderr.is_empty());
     }
 }
+
+/// A binary whose program interpreter al2023 does not have (here a Nix-store loader, doctored
+/// in place into a real binary) is refused, naming both loaders: on Lambda it would fail at
+/// exec with nothing but `Runtime.InvalidEntrypoint`.
+#[test]
+fn refuses_a_foreign_interpreter() {
+    let dir = scratch("interpreter");
+    let mut bytes = fs::read(CODA).unwrap();
+    let mut replaced = 0;
+    for loader in ["/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"] {
+        // Same length, so every offset in the file stays right.
+        let foreign = format!(
+            "/nix/store/{}",
+            &loader[loader.len() - (loader.len() - 11)..]
+        )
+        .chars()
+        .take(loader.len())
+        .collect::<String>();
+        assert_eq!(foreign.len(), loader.len());
+        replaced += replace_all(&mut bytes, loader.as_bytes(), foreign.as_bytes());
+    }
+    assert!(replaced > 0, "the coda binary names a glibc loader");
+    let file = write_file(&dir, "nix-built", &bytes);
+    assert_refused(
+        &package(&file, &dir.join("out.zip")),
+        1,
+        &[
+            &file.display().to_string(),
+            "/nix/store/",
+            "which provided.al2023 does not have",
+        ],
+    );
+}
