@@ -26,7 +26,13 @@ struct Greeting {
 
 fn main() {
     coda::start(|| {
-        Ok(|event: Hello, ctx: &mut Context| {
+        // How long the deferred work takes (default 200 ms; 0 leaves it out): the knob the
+        // README's latency figures turn.
+        let defer_ms: u64 = match std::env::var("HELLO_DEFER_MS") {
+            Ok(value) => value.trim().parse()?,
+            Err(_) => 200,
+        };
+        Ok(move |event: Hello, ctx: &mut Context| {
             let start = if ctx.is_cold_start() {
                 "cold start"
             } else {
@@ -36,10 +42,13 @@ fn main() {
             let greeting = Greeting {
                 message: format!("Hello, {}!", event.name),
             };
+            if defer_ms == 0 {
+                return Ok(Reply::new(greeting));
+            }
             let name = event.name;
             Ok(Reply::new(greeting).after(move |job| {
-                log::info!("deferred: saving the visit of {name} (takes 200 ms)");
-                std::thread::sleep(Duration::from_millis(200).min(job.remaining()));
+                log::info!("deferred: saving the visit of {name} (takes {defer_ms} ms)");
+                std::thread::sleep(Duration::from_millis(defer_ms).min(job.remaining()));
                 let answered = job.answered_after().unwrap_or_default();
                 log::info!(
                     "deferred: done {:.1} ms after the event; the caller had its answer after {:.1} ms",
