@@ -139,3 +139,50 @@ fn protocol_violations_get_rapid_statuses() {
     let (status, _) = post("/2018-06-01/runtime/init/error", "");
     assert_eq!(status, 403);
 }
+
+/// §4.1 / §4.3: an error posted with the error-cause content type has its `errorCause` taken
+/// out of the body the caller sees and kept as the X-Ray cause; the cause header is kept too.
+#[test]
+fn error_cause_is_separated_from_the_body() {
+    let emulator = Emulator::start().unwrap();
+    let addr = emulator.addr();
+    let cause = r#"{"working_directory":"/var/task","paths":[],"exceptions":[{"message":"boom","type":"Boom"}]}"#;
+    for (id, content_type, extra) in [
+        (
+            "cause-body",
+            "application/vnd.aws.lambda.error.cause+json",
+            String::new(),
+        ),
+        (
+            "cause-header",
+            "application/json",
+            format!("Lambda-Runtime-Function-XRay-Error-Cause: {cause}\r\n"),
+        ),
+    ] {
+        let pending = emulator.invoke(Invoke::new("{}").request_id(id));
+        let (status, _) = raw(
+            addr,
+            b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nConnection: close\r\n\r\n",
+        );
+        assert_eq!(status, 200);
+        let body = format!(
+            r#"{{"errorMessage":"boom","errorType":"Boom","stackTrace":[],"errorCause":{cause}}}"#
+        );
+        let request = format!(
+            "POST /2018-06-01/runtime/invocation/{id}/error HTTP/1.1\r\nContent-Type: {content_type}\r\n\
+             Lambda-Runtime-Function-Error-Type: Function.Boom\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        assert_eq!(raw(addr, request.as_bytes()).0, 202);
+        let answer = pending.answer(LIMIT).unwrap();
+        let recorded: Value = serde_json::from_str(answer.error_cause.as_deref().unwrap()).unwrap();
+        assert_eq!(recorded["exceptions"][0]["type"], "Boom", "{id}");
+        let seen = answer.json().unwrap();
+        assert_eq!(seen["errorType"], "Boom", "{id}");
+        assert_eq!(
+            seen.get("errorCause").is_none(),
+            id == "cause-body",
+            "{id}: {seen}"
+        );
+    }
+}

@@ -263,6 +263,7 @@ mod tests {
             content_type: None,
             function_error: error.map(str::to_owned),
             error_type_header: None,
+            error_cause: None,
             streamed,
             status,
             headers: Vec::new(),

@@ -145,6 +145,10 @@ pub struct Answer {
     pub function_error: Option<String>,
     /// The error-type header exactly as the runtime sent it (header or stream trailer).
     pub error_type_header: Option<String>,
+    /// The X-Ray error cause the runtime attached to an error (§4.3): the
+    /// `Lambda-Runtime-Function-XRay-Error-Cause` header, or the `errorCause` of an
+    /// error-cause body, which is removed from the payload as RAPID does.
+    pub error_cause: Option<String>,
     /// Whether the response was streamed (`Lambda-Runtime-Function-Response-Mode: streaming`).
     pub streamed: bool,
     /// The status the emulator answered the runtime with (202 unless refused or injected).

@@ -29,6 +29,7 @@ pub(crate) fn synthetic_answer(slot: &Slot, error_type: &str, message: &str) -> 
         content_type: Some("application/json".into()),
         function_error: Some(error_type.to_owned()),
         error_type_header: None,
+        error_cause: None,
         streamed: false,
         status: 200,
         headers: Vec::new(),

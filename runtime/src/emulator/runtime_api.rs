@@ -314,10 +314,27 @@ fn answer(
     if let Some(injected) = slot.answer_status {
         status = injected;
     }
+    // §4.1, §4.3: the X-Ray cause comes in a header, or, with the error-cause content type, as
+    // the body's `errorCause`, which RAPID takes out before the caller sees the body.
+    let mut content_type = content_type;
+    let mut error_cause = match kind {
+        Kind::Error => head.header(headers::XRAY_ERROR_CAUSE).map(str::to_owned),
+        Kind::Response => None,
+    };
+    if kind == Kind::Error && content_type.as_deref() == Some(headers::ERROR_CAUSE_CONTENT_TYPE) {
+        if let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(&payload)
+            && let Some(cause) = fields.remove("errorCause")
+        {
+            error_cause = Some(cause.to_string());
+            payload = serde_json::to_vec(&fields).unwrap_or(payload);
+        }
+        content_type = Some("application/json".to_owned());
+    }
     let recorded = Answer {
         payload,
         content_type,
         function_error,
+        error_cause,
         error_type_header: error_header,
         streamed,
         status,

@@ -327,6 +327,7 @@ mod tests {
             content_type: content_type.map(str::to_owned),
             function_error: error.map(str::to_owned),
             error_type_header: None,
+            error_cause: None,
             streamed: false,
             status: 202,
             headers: Vec::new(),
