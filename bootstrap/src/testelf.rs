@@ -170,7 +170,12 @@ impl ElfBuilder {
         }
 
         layout.interp_phdr = EHDR;
-        let interp = b"/lib64/ld-linux-x86-64.so.2\0";
+        // The loader al2023 has for the machine (the package check compares it).
+        let interp: &[u8] = if self.machine == crate::elf::EM_AARCH64 {
+            b"/lib/ld-linux-aarch64.so.1\0"
+        } else {
+            b"/lib64/ld-linux-x86-64.so.2\0"
+        };
         let interp_at = out.len();
         out.extend_from_slice(interp);
         put32(&mut out, EHDR, 3);
