@@ -27,8 +27,9 @@ use crate::headers::unescape_path_segment;
 
 /// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
 pub(crate) const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
-/// Largest payload of an `Event` invocation (the 256 KB quota).
-pub(crate) const MAX_EVENT_PAYLOAD: usize = 256 * 1024;
+/// Largest payload of an `Event` invocation: Lambda's asynchronous quota, raised from 256 KB
+/// to 1 MB in October 2025.
+pub(crate) const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
 /// How much of the log the `Tail` log type returns (Lambda: the last 4 KB).
 const LOG_TAIL_BYTES: usize = 4096;
 
