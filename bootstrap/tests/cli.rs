@@ -576,6 +576,11 @@ fn run_serves_coda_invoke_and_leaves_nothing_behind() {
     stdout
         .recv_timeout(LIMIT)
         .expect("coda's stdout closes with it");
+    assert_nothing_left(front, &witness);
+}
+
+/// After `coda run` is gone: its port refuses connections and its function process has exited.
+fn assert_nothing_left(front: SocketAddr, witness: &ExitWitness) {
     assert!(
         TcpStream::connect(front).is_err(),
         "the front port {front} still accepts connections"
@@ -596,14 +601,7 @@ fn killed_run_leaves_no_function_behind() {
     witness.assert_running();
     server.child.kill().expect("kill coda run");
     server.child.wait().expect("reap coda run");
-    assert!(
-        TcpStream::connect(front).is_err(),
-        "the front port {front} still accepts connections"
-    );
-    witness
-        .gone
-        .recv_timeout(LIMIT)
-        .expect("the function process exits once `coda run` is gone");
+    assert_nothing_left(front, &witness);
 }
 
 /// Ctrl-C at a terminal sends SIGINT to the foreground job's process group: `coda run` and its
