@@ -387,10 +387,10 @@ row() {
   row "  same under the emulator, one at a time **" "$EMU_STREAM" "$EMU_BUF" - ">= 0.80 x buffered" floor ">=" 0.80
   echo
   echo "ours = Coda's echo; floor = the kit's floor-client; anchor = lambda_runtime 1.5.0 echo; o/f, o/a = ratios."
-  echo "*  under coda::emulator, $DEFER_N invocations each of echo-deferred (closure sleeps ${CODA_DEFER_MS} ms)"
+  echo "*  under coda_emulator, $DEFER_N invocations each of echo-deferred (closure sleeps ${CODA_DEFER_MS} ms)"
   echo "   and echo, alternating; the floor column is the plain echo. Caller = queue -> answer."
   echo "** streamed echo (Reply::stream, chunked /response) vs the buffered echo: fake-runtime-api"
-  echo "   throughput rounds above; and $EMU_STREAM_N alternating invocations each under coda::emulator,"
+  echo "   throughput rounds above; and $EMU_STREAM_N alternating invocations each under coda_emulator,"
   echo "   one at a time (rate = invocations / sum of queue -> next /next)."
   echo "crates: unique packages of \`cargo tree -e normal,build --prefix none\`, root excluded."
   echo "spread of the runs: spread.txt; profile of ours: profile-ours.txt; raw data: $OUT"

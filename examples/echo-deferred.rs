@@ -10,10 +10,10 @@
 
 use std::time::Duration;
 
-use coda::{Context, Diagnostic, Reply};
+use coda_lambda::{Context, Diagnostic, Reply};
 
 fn main() {
-    coda::start(|| {
+    coda_lambda::start(|| {
         // Read once at init, not per invocation.
         let defer = match std::env::var("CODA_DEFER_MS") {
             Ok(ms) => Duration::from_millis(ms.trim().parse()?),

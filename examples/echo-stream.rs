@@ -9,10 +9,10 @@
 
 use std::io::Write;
 
-use coda::{Context, Diagnostic, Reply};
+use coda_lambda::{Context, Diagnostic, Reply};
 
 fn main() {
-    coda::start(|| {
+    coda_lambda::start(|| {
         Ok(|event: serde_json::Value, _ctx: &mut Context| {
             let body = serde_json::to_vec(&event)?;
             let reply = Reply::stream(move |out| out.write_all(&body));

@@ -7,7 +7,11 @@
 //!     cargo build -q --release -p coda-examples --bin echo && /tmp/coda-bench/kit/release/fake-runtime-api -n 1000 -- target/release/echo
 
 fn main() {
-    coda::start(|| {
-        Ok(|event: serde_json::Value, _ctx: &mut coda::Context| Ok::<_, coda::Diagnostic>(event))
+    coda_lambda::start(|| {
+        Ok(
+            |event: serde_json::Value, _ctx: &mut coda_lambda::Context| {
+                Ok::<_, coda_lambda::Diagnostic>(event)
+            },
+        )
     })
 }

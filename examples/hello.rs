@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use coda::{Context, Reply};
+use coda_lambda::{Context, Reply};
 use serde::{Deserialize, Serialize};
 
 /// The event: `{"name": "World"}`.
@@ -25,7 +25,7 @@ struct Greeting {
 }
 
 fn main() {
-    coda::start(|| {
+    coda_lambda::start(|| {
         // How long the deferred work takes (default 200 ms; 0 leaves it out): the knob the
         // README's latency figures turn.
         let defer_ms: u64 = match std::env::var("HELLO_DEFER_MS") {

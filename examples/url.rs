@@ -5,11 +5,11 @@
 //!     target/debug/coda run -- target/debug/url
 //!     curl -i 'http://127.0.0.1:9000/hello?name=World'
 
-use coda::{Context, Diagnostic};
+use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
 
 fn main() {
-    coda::start(|| {
+    coda_lambda::start(|| {
         Ok(|request: Value, ctx: &mut Context| {
             let name = request["queryStringParameters"]["name"]
                 .as_str()

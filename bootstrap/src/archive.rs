@@ -176,7 +176,7 @@ fn put32(out: &mut Vec<u8>, value: u32) {
 
 /// The CRC-32 of `data`, as zip records it (the IEEE polynomial, shared with the runtime).
 pub fn crc32(data: &[u8]) -> u32 {
-    coda::crc32::checksum(data)
+    coda_emulator::crc32::checksum(data)
 }
 
 #[cfg(test)]

@@ -291,9 +291,9 @@ pub enum RunError {
     /// No command was given (the parser prevents this).
     NoCommand,
     /// The function could not start, or exited before it was ready.
-    Function(coda::emulator::ReadyError),
+    Function(coda_emulator::ReadyError),
     /// The emulator stopped while an invocation was pending.
-    Wait(coda::emulator::WaitError),
+    Wait(coda_emulator::WaitError),
 }
 
 impl fmt::Display for RunError {

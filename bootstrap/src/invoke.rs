@@ -67,7 +67,9 @@ pub fn invoke(args: &InvokeArgs) -> Result<bool, InvokeError> {
     if let Some(error) = &function_error {
         eprintln!("coda: function error: {error}");
     }
-    if let Some(tail) = log_result.as_deref().and_then(coda::base64::decode) {
+    if let Some(tail) = log_result.as_deref().and_then(|text| {
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim()).ok()
+    }) {
         eprintln!("coda: log tail:");
         let _ = std::io::stderr().write_all(&tail);
     }

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use coda::emulator::{Emulator, FunctionCommand, Invoke, Reports};
+use coda_emulator::{Emulator, FunctionCommand, Invoke, Reports};
 
 use crate::cli::RunArgs;
 use crate::error::RunError;

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::Duration;
 
-use coda::emulator::{Emulator, Invoke};
+use coda_emulator::{Emulator, Invoke};
 
 /// The kit's default event: keys sorted, so a `serde_json::Value` round trip returns it as is.
 const EVENT: &[u8] = br#"{"command":"echo","id":42,"items":[1,2,3],"nested":{"a":"b","c":true}}"#;

@@ -19,7 +19,7 @@ use ureq::http::HeaderValue;
 use ureq::http::header::{CONTENT_TYPE, HOST, HeaderName, USER_AGENT};
 
 /// The invocation id header as a ready `HeaderName` (no parse per request).
-const INVOCATION_ID: HeaderName = HeaderName::from_static(headers::INVOCATION_ID);
+const INVOCATION_ID: HeaderName = HeaderName::from_static(protocol::INVOCATION_ID);
 
 /// The Runtime API address, resolved once.
 mod resolver {
@@ -68,8 +68,8 @@ mod resolver {
     }
 }
 use crate::config::Endpoint;
-use crate::headers;
 use crate::invocation::Invocation;
+use crate::protocol;
 use crate::streaming::{ResponseStream, StreamBody, StreamEnd, Target};
 
 /// Largest event read from `/next`: Lambda's own limit is 6 MiB + 100 bytes (§2.2); this
@@ -142,7 +142,7 @@ impl Client {
             .timeout_global(None)
             .build();
         let base = endpoint.base_url();
-        let next_url = format!("{base}{}", headers::NEXT_PATH);
+        let next_url = format!("{base}{}", protocol::NEXT_PATH);
         let agent = ureq::Agent::with_parts(
             config,
             ureq::unversioned::transport::DefaultConnector::default(),
@@ -156,9 +156,9 @@ impl Client {
             next_uri: next_url.parse().unwrap_or_default(),
             host: HeaderValue::from_str(&endpoint.authority)
                 .unwrap_or_else(|_| HeaderValue::from_static("localhost")),
-            invocation_url: format!("{base}{}", headers::INVOCATION_PREFIX),
-            path_prefix: format!("{}{}", endpoint.prefix, headers::INVOCATION_PREFIX),
-            init_error_url: format!("{base}{}", headers::INIT_ERROR_PATH),
+            invocation_url: format!("{base}{}", protocol::INVOCATION_PREFIX),
+            path_prefix: format!("{}{}", endpoint.prefix, protocol::INVOCATION_PREFIX),
+            init_error_url: format!("{base}{}", protocol::INIT_ERROR_PATH),
             connected: false,
             url: String::with_capacity(base.len() + 96),
         }
@@ -239,8 +239,8 @@ impl Client {
             .post(&self.url)
             .header(HOST, self.host.clone())
             .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
-            .header(CONTENT_TYPE, headers::ERROR_CONTENT_TYPE)
-            .header(headers::FUNCTION_ERROR_TYPE, error.header_value().as_ref());
+            .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
+            .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref());
         if let Some(id) = to.invocation_id {
             request = request.header(INVOCATION_ID, id);
         }
@@ -255,8 +255,8 @@ impl Client {
             .post(&self.init_error_url)
             .header(HOST, self.host.clone())
             .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
-            .header(CONTENT_TYPE, headers::ERROR_CONTENT_TYPE)
-            .header(headers::FUNCTION_ERROR_TYPE, error.header_value().as_ref())
+            .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
+            .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref())
             .send(&error.to_json()[..]);
         deliver(result, || Operation::InitError)
     }
@@ -269,7 +269,7 @@ impl Client {
         body: StreamBody,
     ) -> Result<(Delivery, Option<Diagnostic>), StreamFailure> {
         let mut path = self.path_prefix.clone();
-        headers::escape_path_segment(to.request_id, &mut path);
+        protocol::escape_path_segment(to.request_id, &mut path);
         path.push_str("/response");
         let target = Target {
             authority: self.authority.clone(),
@@ -308,7 +308,7 @@ impl Client {
     fn set_invocation_url(&mut self, request_id: &str, endpoint: &str) {
         self.url.clear();
         self.url.push_str(&self.invocation_url);
-        headers::escape_path_segment(request_id, &mut self.url);
+        protocol::escape_path_segment(request_id, &mut self.url);
         self.url.push_str(endpoint);
     }
 }
@@ -423,12 +423,12 @@ pub enum Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Operation::Next => write!(f, "GET {}", headers::NEXT_PATH),
+            Operation::Next => write!(f, "GET {}", protocol::NEXT_PATH),
             Operation::Response(id) => {
-                write!(f, "POST {}{id}/response", headers::INVOCATION_PREFIX)
+                write!(f, "POST {}{id}/response", protocol::INVOCATION_PREFIX)
             }
-            Operation::Error(id) => write!(f, "POST {}{id}/error", headers::INVOCATION_PREFIX),
-            Operation::InitError => write!(f, "POST {}", headers::INIT_ERROR_PATH),
+            Operation::Error(id) => write!(f, "POST {}{id}/error", protocol::INVOCATION_PREFIX),
+            Operation::InitError => write!(f, "POST {}", protocol::INIT_ERROR_PATH),
         }
     }
 }

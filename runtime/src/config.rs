@@ -119,7 +119,7 @@ impl Config {
     ///     ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
     ///     ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
     /// ]);
-    /// let config = coda::Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
+    /// let config = coda_lambda::Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap();
     /// assert_eq!(config.runtime_api(), "http://127.0.0.1:9001");
     /// assert_eq!(config.function().memory_mb, Some(128));
     /// assert_eq!(config.function().name, "");

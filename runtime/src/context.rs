@@ -14,7 +14,7 @@ use crate::job::Job;
 /// place to register deferred and spawned work.
 ///
 /// ```
-/// # fn demo(ctx: &mut coda::Context) {
+/// # fn demo(ctx: &mut coda_lambda::Context) {
 /// log::info!("{} has {:?} left", ctx.request_id(), ctx.remaining());
 /// // Runs after the answer is delivered, success or error.
 /// ctx.after(|job| log::info!("finished {} after {:?}", job.request_id(), job.elapsed()));

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
-use crate::headers::is_canonical_error_type;
+use crate::protocol::is_canonical_error_type;
 
 /// Largest `errorMessage` posted, in bytes: keeps the `/error` body well under the 1 MiB
 /// Lambda accepts (§4.1). Longer messages are cut at a character boundary.
@@ -25,7 +25,7 @@ const MAX_STACK_LINES: usize = 64;
 /// `Lambda-Runtime-Function-Error-Type` header is derived with [`Diagnostic::header_value`].
 ///
 /// ```
-/// use coda::Diagnostic;
+/// use coda_lambda::Diagnostic;
 ///
 /// // Any error converts, keeping a readable type name.
 /// let parse: Result<u32, _> = "x1".parse::<u32>();
@@ -181,7 +181,7 @@ impl fmt::Debug for Diagnostic {
 /// `serde_json::Error`) unless that module is `core`, `std` or `alloc`.
 ///
 /// ```
-/// use coda::readable_type_name as r;
+/// use coda_lambda::readable_type_name as r;
 /// assert_eq!(r("&str"), "str");
 /// assert_eq!(r("std::io::error::Error"), "io::Error");
 /// assert_eq!(r("my_app::orders::Rejected"), "Rejected");

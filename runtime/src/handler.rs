@@ -15,7 +15,7 @@ use crate::{Context, Diagnostic, IntoReply};
 /// forms apart; leave it out when implementing the trait.
 ///
 /// ```
-/// use coda::{Context, Handler};
+/// use coda_lambda::{Context, Handler};
 ///
 /// struct Counter { seen: u64 }
 ///

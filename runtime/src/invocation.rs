@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::headers;
+use crate::protocol;
 
 /// Deadlines below this (2001-09-09 in epoch milliseconds) cannot be Lambda's, which are
 /// always "now + timeout": such a value is a duration, as some local emulators send.
@@ -52,14 +52,14 @@ impl Invocation {
             let value = text(raw);
             let optional = || Some(value.clone().into_owned()).filter(|v| !v.is_empty());
             match name {
-                headers::REQUEST_ID => request_id = Some(value.clone()).filter(|v| !v.is_empty()),
-                headers::DEADLINE_MS => deadline = Some(value.clone()),
-                headers::FUNCTION_ARN => inv.function_arn = value.clone().into_owned(),
-                headers::TRACE_ID => inv.trace_id = optional(),
-                headers::CLIENT_CONTEXT => inv.client_context = optional(),
-                headers::COGNITO_IDENTITY => inv.cognito_identity = optional(),
-                headers::TENANT_ID => inv.tenant_id = optional(),
-                headers::INVOCATION_ID => inv.invocation_id = optional(),
+                protocol::REQUEST_ID => request_id = Some(value.clone()).filter(|v| !v.is_empty()),
+                protocol::DEADLINE_MS => deadline = Some(value.clone()),
+                protocol::FUNCTION_ARN => inv.function_arn = value.clone().into_owned(),
+                protocol::TRACE_ID => inv.trace_id = optional(),
+                protocol::CLIENT_CONTEXT => inv.client_context = optional(),
+                protocol::COGNITO_IDENTITY => inv.cognito_identity = optional(),
+                protocol::TENANT_ID => inv.tenant_id = optional(),
+                protocol::INVOCATION_ID => inv.invocation_id = optional(),
                 "content-type" => inv.content_type = optional(),
                 _ => {}
             }
@@ -108,17 +108,17 @@ mod tests {
     #[test]
     fn reads_every_header() {
         let inv = parse(&[
-            (headers::REQUEST_ID, "r-1"),
-            (headers::DEADLINE_MS, "1700000000000"),
+            (protocol::REQUEST_ID, "r-1"),
+            (protocol::DEADLINE_MS, "1700000000000"),
             (
-                headers::FUNCTION_ARN,
+                protocol::FUNCTION_ARN,
                 "arn:aws:lambda:us-east-1:1:function:f",
             ),
-            (headers::TRACE_ID, "Root=1-a;Sampled=1"),
-            (headers::CLIENT_CONTEXT, "{}"),
-            (headers::COGNITO_IDENTITY, "{}"),
-            (headers::TENANT_ID, "t-1"),
-            (headers::INVOCATION_ID, "i-1"),
+            (protocol::TRACE_ID, "Root=1-a;Sampled=1"),
+            (protocol::CLIENT_CONTEXT, "{}"),
+            (protocol::COGNITO_IDENTITY, "{}"),
+            (protocol::TENANT_ID, "t-1"),
+            (protocol::INVOCATION_ID, "i-1"),
             ("content-type", "application/json"),
         ])
         .unwrap();
@@ -133,7 +133,11 @@ mod tests {
     /// A deadline that cannot be an epoch time (cargo-lambda's "600000") is a duration.
     #[test]
     fn relative_deadlines_from_local_emulators() {
-        let inv = parse(&[(headers::REQUEST_ID, "r"), (headers::DEADLINE_MS, "600000")]).unwrap();
+        let inv = parse(&[
+            (protocol::REQUEST_ID, "r"),
+            (protocol::DEADLINE_MS, "600000"),
+        ])
+        .unwrap();
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -149,14 +153,14 @@ mod tests {
     /// §9 #5–#7: no request id cannot be answered; empty is absent; a bad deadline is none.
     #[test]
     fn lenient_reading() {
-        assert!(parse(&[(headers::DEADLINE_MS, "1")]).is_none());
-        assert!(parse(&[(headers::REQUEST_ID, "  ")]).is_none());
+        assert!(parse(&[(protocol::DEADLINE_MS, "1")]).is_none());
+        assert!(parse(&[(protocol::REQUEST_ID, "  ")]).is_none());
         let inv = parse(&[
-            (headers::REQUEST_ID, "r"),
-            (headers::DEADLINE_MS, "soon"),
-            (headers::TRACE_ID, ""),
-            (headers::CLIENT_CONTEXT, ""),
-            (headers::COGNITO_IDENTITY, ""),
+            (protocol::REQUEST_ID, "r"),
+            (protocol::DEADLINE_MS, "soon"),
+            (protocol::TRACE_ID, ""),
+            (protocol::CLIENT_CONTEXT, ""),
+            (protocol::COGNITO_IDENTITY, ""),
         ])
         .unwrap();
         assert_eq!(inv.deadline_ms, None);

@@ -6,7 +6,7 @@
 //! for the next event. One thread, one loop, one keep-alive connection; no async runtime.
 //!
 //! ```no_run
-//! use coda::{Context, Reply};
+//! use coda_lambda::{Context, Reply};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Deserialize)]
@@ -16,7 +16,7 @@
 //! struct Greeting { message: String }
 //!
 //! fn main() {
-//!     coda::start(|| {
+//!     coda_lambda::start(|| {
 //!         Ok(|event: Hello, ctx: &mut Context| {
 //!             // Starts now on a thread; joined before the next event is polled.
 //!             ctx.spawn(|job| log::info!("audit {}", job.request_id()));
@@ -38,7 +38,7 @@
 //!   [`Context::after_error`] (after failure), [`Context::spawn`] (concurrent, joined before
 //!   `/next`). See the [`deferred`] contract: ordered, isolated, bounded, counted.
 //! - Locally (feature `emulator`): `emulator::Emulator` is a real Runtime API server;
-//!   `coda::testing` runs a handler through the real loop against it in a few lines. Add
+//!   `coda_emulator::testing` runs a handler through the real loop against it in a few lines. Add
 //!   `coda = { version = "…", features = ["emulator"] }` to `[dev-dependencies]` for tests:
 //!   function binaries do not compile the emulator.
 //!
@@ -61,28 +61,23 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod base64;
 mod client;
 pub mod config;
 mod context;
-pub mod crc32;
 pub mod deferred;
 mod diagnostic;
-#[cfg(feature = "emulator")]
-pub mod emulator;
 mod error;
 mod handler;
-pub mod headers;
 mod identity;
 mod invocation;
 mod job;
-mod logger;
+#[doc(hidden)]
+pub mod logger;
+pub mod protocol;
 mod reply;
 mod run;
 mod runtime;
 mod streaming;
-#[cfg(feature = "emulator")]
-pub mod testing;
 mod timestamp;
 mod trace_env;
 mod worker;

@@ -142,7 +142,7 @@ impl Log for LambdaLogger {
         let mut line = String::with_capacity(message.len() + 96);
         with_request_id(|id| self.format_line(record.level(), &message, id, &mut line));
         if captures::offer(&line) {
-            // A `coda::testing` run keeps the line for its outcome instead of printing it.
+            // A `coda_emulator::testing` run keeps the line for its outcome instead of printing it.
             return;
         }
         line.push('\n');
@@ -217,9 +217,9 @@ fn with_request_id<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
     REQUEST_ID.with(|cell| f(cell.borrow().as_deref()))
 }
 
-/// Copies of log lines for in-process tests (`coda::testing`): lines that carry a watched
+/// Copies of log lines for in-process tests (`coda_emulator::testing`): lines that carry a watched
 /// request id are kept for whoever watches it.
-pub(crate) mod captures {
+pub mod captures {
     use super::*;
 
     static ACTIVE: AtomicUsize = AtomicUsize::new(0);
@@ -227,15 +227,13 @@ pub(crate) mod captures {
     static WATCHES: Mutex<Vec<(Arc<str>, Lines)>> = Mutex::new(Vec::new());
 
     /// Lines carrying `request_id` are copied into the returned buffer until the watch is dropped.
-    #[cfg(feature = "emulator")]
-    pub(crate) struct Watch {
+    pub struct Watch {
         id: Arc<str>,
         lines: Arc<Mutex<Vec<String>>>,
     }
 
-    #[cfg(feature = "emulator")]
     impl Watch {
-        pub(crate) fn new(id: &str) -> Watch {
+        pub fn new(id: &str) -> Watch {
             let id: Arc<str> = Arc::from(id);
             let lines = Arc::new(Mutex::new(Vec::new()));
             let mut watches = WATCHES.lock().unwrap_or_else(|e| e.into_inner());
@@ -244,12 +242,11 @@ pub(crate) mod captures {
             Watch { id, lines }
         }
 
-        pub(crate) fn lines(&self) -> Vec<String> {
+        pub fn lines(&self) -> Vec<String> {
             self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
         }
     }
 
-    #[cfg(feature = "emulator")]
     impl Drop for Watch {
         fn drop(&mut self) {
             let mut watches = WATCHES.lock().unwrap_or_else(|e| e.into_inner());

@@ -14,7 +14,7 @@ use crate::{Diagnostic, Job};
 /// work, answer raw bytes or text, or set the content type.
 ///
 /// ```
-/// use coda::Reply;
+/// use coda_lambda::Reply;
 ///
 /// let reply = Reply::new(serde_json::json!({"ok": true}))
 ///     .after(|job| log::info!("answered {} {:?} ago", job.request_id(), job.elapsed()));

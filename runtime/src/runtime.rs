@@ -16,7 +16,7 @@ pub const DEFAULT_DEFERRED_MARGIN: Duration = Duration::from_millis(100);
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use coda::{Context, Diagnostic, Runtime};
+/// use coda_lambda::{Context, Diagnostic, Runtime};
 ///
 /// let error = Runtime::from_env()
 ///     .expect("not running under a Runtime API")
@@ -147,7 +147,7 @@ impl Runtime {
 /// with status 1.
 ///
 /// ```no_run
-/// use coda::{Context, Reply};
+/// use coda_lambda::{Context, Reply};
 /// use serde::{Deserialize, Serialize};
 ///
 /// #[derive(Deserialize)]
@@ -157,7 +157,7 @@ impl Runtime {
 /// struct Receipt { id: String, accepted: bool }
 ///
 /// fn main() {
-///     coda::start(|| {
+///     coda_lambda::start(|| {
 ///         let limit: u64 = std::env::var("LIMIT_CENTS").unwrap_or("10000".into()).parse()?;
 ///         Ok(move |order: Order, ctx: &mut Context| {
 ///             ctx.after(|job| log::info!("done in {:?}", job.elapsed()));

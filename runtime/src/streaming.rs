@@ -12,7 +12,7 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
-use crate::headers;
+use crate::protocol;
 use crate::{Diagnostic, Reply};
 
 type WriteFn = Box<dyn FnOnce(&mut ResponseStream) -> Result<(), Diagnostic>>;
@@ -32,7 +32,7 @@ impl Reply {
     ///
     /// ```
     /// use std::io::Write;
-    /// let reply = coda::Reply::stream(|out| -> std::io::Result<()> {
+    /// let reply = coda_lambda::Reply::stream(|out| -> std::io::Result<()> {
     ///     for i in 0..3 {
     ///         writeln!(out, "line {i}")?;
     ///     }
@@ -64,7 +64,7 @@ impl Reply {
     ///     .header("content-type", "text/html")
     ///     .body(())
     ///     .unwrap();
-    /// let reply = coda::Reply::stream_http(head, |out| out.write_all(b"<h1>hi</h1>"));
+    /// let reply = coda_lambda::Reply::stream_http(head, |out| out.write_all(b"<h1>hi</h1>"));
     /// # let _ = reply;
     /// ```
     pub fn stream_http<F, E>(head: http::Response<()>, f: F) -> Reply
@@ -102,7 +102,7 @@ impl Reply {
             prelude: Some(prelude),
             write,
         }))
-        .content_type(headers::HTTP_INTEGRATION_CONTENT_TYPE)
+        .content_type(protocol::HTTP_INTEGRATION_CONTENT_TYPE)
     }
 }
 
@@ -164,12 +164,12 @@ impl ResponseStream {
                 self.target.authority,
                 crate::USER_AGENT,
                 self.target.content_type,
-                headers::RESPONSE_MODE,
-                headers::FUNCTION_ERROR_TYPE,
-                headers::FUNCTION_ERROR_BODY,
+                protocol::RESPONSE_MODE,
+                protocol::FUNCTION_ERROR_TYPE,
+                protocol::FUNCTION_ERROR_BODY,
             );
             if let Some(id) = &self.target.invocation_id {
-                head.push_str(&format!("{}: {id}\r\n", headers::INVOCATION_ID));
+                head.push_str(&format!("{}: {id}\r\n", protocol::INVOCATION_ID));
             }
             head.push_str("\r\n");
             self.scratch.clear();
@@ -199,10 +199,13 @@ impl ResponseStream {
             tail.extend_from_slice(
                 format!(
                     "{}: {}\r\n{}: {}\r\n",
-                    headers::FUNCTION_ERROR_TYPE,
+                    protocol::FUNCTION_ERROR_TYPE,
                     error.header_value(),
-                    headers::FUNCTION_ERROR_BODY,
-                    crate::base64::encode(&error.to_json())
+                    protocol::FUNCTION_ERROR_BODY,
+                    base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        error.to_json()
+                    )
                 )
                 .as_bytes(),
             );

@@ -1,4 +1,4 @@
-//! Deferred and spawned work (the contract in `coda::deferred`; `runtime-api.md` §7).
+//! Deferred and spawned work (the contract in `coda_lambda::deferred`; `runtime-api.md` §7).
 //! Ordering and timing are proven with channels: a closure that must run after the answer
 //! blocks until the test has seen the answer, so a runtime that ran it first would deadlock
 //! and fail the test's bounded wait.
@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use coda::emulator::{Emulator, Ending, Invoke};
-use coda::{Context, Diagnostic, InvocationResult, Reply};
+use coda_emulator::{Emulator, Ending, Invoke};
+use coda_lambda::{Context, Diagnostic, InvocationResult, Reply};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, serve, serve_with};
@@ -65,7 +65,7 @@ fn deferred_work_runs_in_registration_order() {
     let served = serve(move |_: Value, ctx: &mut Context| {
         let push = |n: u32| {
             let log = log.clone();
-            move |_: &coda::Job| log.lock().unwrap().push(n)
+            move |_: &coda_lambda::Job| log.lock().unwrap().push(n)
         };
         ctx.after(push(1));
         ctx.after_success(push(2));
@@ -326,7 +326,8 @@ fn after_error_work_runs_when_the_answer_is_refused() {
         });
         Ok::<_, Diagnostic>(Reply::bytes(vec![
             b'x';
-            coda::headers::MAX_BUFFERED_RESPONSE + 1
+            coda_lambda::protocol::MAX_BUFFERED_RESPONSE
+                + 1
         ]))
     });
     served
@@ -374,11 +375,11 @@ fn jobs_know_their_budget() {
     served.shutdown();
 }
 
-/// `coda::testing` runs the real loop: the answer precedes the end of deferred work, and the
+/// `coda_emulator::testing` runs the real loop: the answer precedes the end of deferred work, and the
 /// log lines of the invocation are returned.
 #[test]
 fn testing_entry_point_reports_deferred_work() {
-    let out = coda::testing::invoke(
+    let out = coda_emulator::testing::invoke(
         |event: Value, ctx: &mut Context| {
             ctx.after(|job| log::info!("deferred for {}", job.request_id()));
             Ok::<_, Diagnostic>(event)
@@ -399,7 +400,7 @@ fn testing_entry_point_reports_deferred_work() {
 /// id (the captured lines are exactly those carrying it), and the summary counts them.
 #[test]
 fn outcomes_are_logged_with_the_request_id() {
-    let out = coda::testing::invoke(
+    let out = coda_emulator::testing::invoke(
         |_: Value, ctx: &mut Context| {
             ctx.after(|_| Err::<(), _>(std::io::Error::other("cache write failed")));
             ctx.after(|_| -> Result<(), &str> { panic!("flush exploded") });

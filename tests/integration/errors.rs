@@ -1,8 +1,8 @@
 //! What handler failures become (`runtime-api.md` §4.1): the `/error` body, its readable
 //! `errorType`, the `Lambda-Runtime-Function-Error-Type` header, and the loop going on.
 
-use coda::emulator::Invoke;
-use coda::{Context, Diagnostic};
+use coda_emulator::Invoke;
+use coda_lambda::{Context, Diagnostic};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;

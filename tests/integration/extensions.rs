@@ -5,8 +5,8 @@
 use std::sync::mpsc;
 use std::thread;
 
-use coda::emulator::{Emulator, Invoke};
-use coda::{Context, Diagnostic};
+use coda_emulator::{Emulator, Invoke};
+use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
 
 use crate::support::LIMIT;
@@ -85,7 +85,7 @@ fn invocation_ends_when_runtime_and_extension_are_done() {
         let shutdown = extension.next();
         events_tx.send(shutdown).unwrap();
     });
-    let runtime = coda::Runtime::new(emulator.config()).publish_trace_id(false);
+    let runtime = coda_lambda::Runtime::new(emulator.config()).publish_trace_id(false);
     let loop_thread =
         thread::spawn(move || runtime.run(|e: Value, _: &mut Context| Ok::<_, Diagnostic>(e)));
 
@@ -117,7 +117,7 @@ fn shutdown_events_and_registration_rules() {
     let extension = Extension::register(&emulator, &["SHUTDOWN"]).unwrap();
     let (tx, rx) = mpsc::channel();
     let ext = thread::spawn(move || tx.send(extension.next()).unwrap());
-    let runtime = coda::Runtime::new(emulator.config()).publish_trace_id(false);
+    let runtime = coda_lambda::Runtime::new(emulator.config()).publish_trace_id(false);
     let loop_thread =
         thread::spawn(move || runtime.run(|e: Value, _: &mut Context| Ok::<_, Diagnostic>(e)));
     emulator.wait_parked(LIMIT).unwrap();

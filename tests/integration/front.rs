@@ -9,8 +9,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 
-use coda::emulator::Emulator;
-use coda::{Context, Diagnostic, Handler, Reply};
+use coda_emulator::Emulator;
+use coda_lambda::{Context, Diagnostic, Handler, Reply};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, Served, serve_with};
@@ -176,7 +176,7 @@ fn tail_returns_the_log() {
     assert_eq!(response.status(), 200);
     let request_id = header(&response, "x-amzn-requestid").unwrap();
     let tail = header(&response, "x-amz-log-result").expect("a log result");
-    let text = String::from_utf8(coda::base64::decode(&tail).expect("base64")).unwrap();
+    let text = String::from_utf8(crate::support::base64_decode(&tail)).unwrap();
     assert!(
         text.contains(&format!("START RequestId: {request_id} Version: $LATEST")),
         "{text}"
@@ -324,7 +324,7 @@ fn caller_headers_reach_the_context() {
         .header("content-type", "application/json; charset=utf-8")
         .header(
             "x-amz-client-context",
-            coda::base64::encode(client_context.as_bytes()),
+            crate::support::base64_encode(client_context.as_bytes()),
         )
         .header("x-amz-tenant-id", "tenant-a")
         .header("x-amzn-trace-id", trace)
@@ -485,7 +485,7 @@ fn streaming_invoke_event_stream() {
     let (streamed, complete) = split_events(&messages);
     assert_eq!(streamed, b"chunk 0\nchunk 1\nchunk 2\n");
     assert!(complete.get("ErrorCode").is_none(), "{complete}");
-    let log = coda::base64::decode(complete["LogResult"].as_str().unwrap()).unwrap();
+    let log = crate::support::base64_decode(complete["LogResult"].as_str().unwrap());
     let log = String::from_utf8(log).unwrap();
     assert!(
         log.contains("START RequestId") && log.contains("REPORT RequestId"),
@@ -531,7 +531,7 @@ fn url_handler(event: Value, _: &mut Context) -> Result<Reply, Diagnostic> {
             "statusCode": 201,
             "headers": {"Content-Type": "image/png", "X-Custom": "yes"},
             "cookies": ["session=abc; Path=/; HttpOnly", "theme=dark"],
-            "body": coda::base64::encode(&[0, 1, 2, 254, 255]),
+            "body": crate::support::base64_encode([0, 1, 2, 254, 255]),
             "isBase64Encoded": true,
         }))),
         "/plain" => Ok(Reply::json("Hello, world!")),
@@ -640,7 +640,7 @@ fn function_url_post_bodies() {
     assert_eq!(event["requestContext"]["http"]["method"], "POST");
     assert_eq!(event["isBase64Encoded"], true);
     assert_eq!(
-        coda::base64::decode(event["body"].as_str().unwrap()).unwrap(),
+        crate::support::base64_decode(event["body"].as_str().unwrap()),
         binary
     );
     let mut response = agent

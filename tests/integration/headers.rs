@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use coda::emulator::Invoke;
-use coda::{Context, Diagnostic};
+use coda_emulator::Invoke;
+use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, serve};

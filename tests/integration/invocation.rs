@@ -1,7 +1,7 @@
 //! The basic path: typed and raw handlers, context fields, ids, cold start.
 
-use coda::emulator::Invoke;
-use coda::{Bytes, Context, Diagnostic, Handler, Reply};
+use coda_emulator::Invoke;
+use coda_lambda::{Bytes, Context, Diagnostic, Handler, Reply};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -301,7 +301,7 @@ fn struct_handlers_keep_state() {
 #[test]
 fn runtime_api_url_with_path_prefix() {
     let served = crate::support::serve_with(
-        coda::emulator::Emulator::builder().path_prefix("/.rt/hello"),
+        coda_emulator::Emulator::builder().path_prefix("/.rt/hello"),
         |r| r,
         |event: Value, _: &mut Context| Ok::<_, Diagnostic>(event),
     );
@@ -320,7 +320,7 @@ fn runtime_api_url_with_path_prefix() {
 #[test]
 fn events_at_the_size_limit() {
     let served = serve(|event: Bytes, _: &mut Context| Ok::<_, Diagnostic>(Reply::bytes(event)));
-    let size = coda::headers::MAX_BUFFERED_RESPONSE;
+    let size = coda_lambda::protocol::MAX_BUFFERED_RESPONSE;
     let payload: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
     let answer = served
         .emulator

@@ -9,8 +9,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use coda::emulator::{Emulator, Ending, FunctionCommand, Invoke, ReadyError, Supervisor};
-use coda::{Context, Delivery, Diagnostic, Runtime};
+use coda_emulator::{Emulator, Ending, FunctionCommand, Invoke, ReadyError, Supervisor};
+use coda_lambda::{Context, Delivery, Diagnostic, Runtime};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, serve_with};

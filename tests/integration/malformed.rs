@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use coda::emulator::{Emulator, Invoke};
+use coda_emulator::{Emulator, Invoke};
 use serde_json::Value;
 
 use crate::support::LIMIT;

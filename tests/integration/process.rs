@@ -2,7 +2,7 @@
 //! and the process environment (`_X_AMZN_TRACE_ID`, Lambda variables). The function is the
 //! fixture binary (`tests/src/bin/fixture.rs`); the emulator runs in the test.
 
-use coda::emulator::{Emulator, Invoke};
+use coda_emulator::{Emulator, Invoke};
 use serde_json::{Value, json};
 
 use crate::support::{Exited, LIMIT, fixture, spawn_function, wait_exit};
@@ -69,7 +69,7 @@ fn serve_fixture(
     mode: &str,
     env: &[(&str, &str)],
     invokes: Vec<Invoke>,
-) -> (Vec<coda::emulator::Answer>, Exited) {
+) -> (Vec<coda_emulator::Answer>, Exited) {
     let mut emulator = Emulator::start().unwrap();
     let mut all_env = vec![("CODA_FIXTURE", mode)];
     all_env.extend_from_slice(env);

@@ -21,7 +21,7 @@ use std::ffi::OsString;
 use std::path::Path;
 use std::time::Duration;
 
-use coda::emulator::{
+use coda_emulator::{
     Answer, Emulator, EmulatorBuilder, Ending, FunctionCommand, Invoke, ReadyError, Supervisor,
 };
 use serde_json::{Value, json};

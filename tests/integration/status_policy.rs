@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use coda::emulator::{Invoke, NextReply};
-use coda::{ApiError, Context, Delivery, Diagnostic, Error, Reply, Runtime};
+use coda_emulator::{Invoke, NextReply};
+use coda_lambda::{ApiError, Context, Delivery, Diagnostic, Error, Reply, Runtime};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, Served, serve};
@@ -60,7 +60,7 @@ fn oversized_responses_get_413_and_no_error_post() {
         let size = event["size"].as_u64().unwrap() as usize;
         Ok::<_, Diagnostic>(Reply::bytes(vec![b'x'; size]))
     });
-    let limit = coda::headers::MAX_BUFFERED_RESPONSE;
+    let limit = coda_lambda::protocol::MAX_BUFFERED_RESPONSE;
     let posts_before = served.emulator.answer_posts();
     let over = served
         .emulator
@@ -186,7 +186,7 @@ fn refused_first_connection_stops_after_retrying() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let config = coda::Config::for_runtime_api(&format!("127.0.0.1:{port}")).unwrap();
+    let config = coda_lambda::Config::for_runtime_api(&format!("127.0.0.1:{port}")).unwrap();
     let started = std::time::Instant::now();
     let error = Runtime::new(config).run(echo_or_fail);
     assert!(

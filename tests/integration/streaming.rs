@@ -4,8 +4,8 @@
 
 use std::io::Write;
 
-use coda::emulator::Invoke;
-use coda::{Context, Diagnostic, InvocationResult, Reply};
+use coda_emulator::Invoke;
+use coda_lambda::{Context, Diagnostic, InvocationResult, Reply};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, serve};
@@ -85,7 +85,7 @@ fn mid_stream_errors_are_trailers() {
         .iter()
         .find(|(n, _)| n == "lambda-runtime-function-error-body")
         .unwrap();
-    let decoded: Value = serde_json::from_slice(&coda::base64::decode(&body.1).unwrap()).unwrap();
+    let decoded: Value = serde_json::from_slice(&crate::support::base64_decode(&body.1)).unwrap();
     assert_eq!(decoded["errorMessage"], "failed after three chunks");
     assert!(matches!(
         served.report().result,

@@ -7,8 +7,18 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use coda::emulator::{Emulator, EmulatorBuilder};
-use coda::{Handler, InvocationReport, Runtime};
+use coda_emulator::{Emulator, EmulatorBuilder};
+use coda_lambda::{Handler, InvocationReport, Runtime};
+
+/// Standard base64 of `bytes`.
+pub fn base64_encode(bytes: impl AsRef<[u8]>) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
+}
+
+/// Decodes standard base64; panics (a test failure) when it is not.
+pub fn base64_decode(text: &str) -> Vec<u8> {
+    base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text).expect("valid base64")
+}
 
 /// The limit for any wait in a test; reaching it means the test failed.
 pub const LIMIT: Duration = Duration::from_secs(20);
@@ -17,7 +27,7 @@ pub const LIMIT: Duration = Duration::from_secs(20);
 pub struct Served {
     pub emulator: Emulator,
     pub reports: Receiver<InvocationReport>,
-    thread: Option<JoinHandle<coda::Error>>,
+    thread: Option<JoinHandle<coda_lambda::Error>>,
 }
 
 /// Serves `handler` with default settings.
@@ -39,7 +49,7 @@ where
     H: Handler<M> + Send + 'static,
     M: 'static,
 {
-    coda::LambdaLogger::from_env().install();
+    coda_lambda::LambdaLogger::from_env().install();
     let emulator = emulator.start().expect("emulator binds 127.0.0.1:0");
     let (tx, reports) = mpsc::channel();
     let runtime = runtime(
@@ -66,7 +76,7 @@ impl Served {
     }
 
     /// Waits for the loop to stop on its own (after a fatal Runtime API answer) and returns why.
-    pub fn stopped(&mut self) -> coda::Error {
+    pub fn stopped(&mut self) -> coda_lambda::Error {
         let thread = self.thread.take().expect("loop still owned");
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -80,7 +90,7 @@ impl Served {
     }
 
     /// Shuts the emulator down and returns why the loop stopped.
-    pub fn shutdown(mut self) -> coda::Error {
+    pub fn shutdown(mut self) -> coda_lambda::Error {
         self.emulator
             .wait_parked(LIMIT)
             .expect("the runtime parks on /next");

@@ -9,27 +9,27 @@
 //!   never answers), exit (`"exit": <code>`), or defer work that waits for a signal
 //!   (`"signal": "host:port"`: a deferred closure connects there and waits for one byte).
 
-use coda::{Context, Diagnostic};
+use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
 
 fn main() {
     let mode = std::env::var("CODA_FIXTURE").unwrap_or_else(|_| "echo".into());
     match mode.as_str() {
-        "init-error" => coda::start(|| {
+        "init-error" => coda_lambda::start(|| {
             let settings = std::fs::read_to_string("/nonexistent-coda-fixture/settings.toml")?;
             log::info!("read {} bytes of settings", settings.len());
             Ok(echo)
         }),
-        "init-panic" => coda::start(|| {
+        "init-panic" => coda_lambda::start(|| {
             if std::env::var_os("CODA_FIXTURE").is_some() {
                 panic!("init exploded");
             }
             Ok(echo)
         }),
-        "trace-env" => coda::start(|| {
+        "trace-env" => coda_lambda::start(|| {
             Ok(|_: Value, _: &mut Context| Ok(json!(std::env::var("_X_AMZN_TRACE_ID").ok())))
         }),
-        "env" => coda::start(|| {
+        "env" => coda_lambda::start(|| {
             Ok(|_: Value, ctx: &mut Context| {
                 let f = ctx.function();
                 Ok(json!({
@@ -39,8 +39,8 @@ fn main() {
                 }))
             })
         }),
-        "lifecycle" => coda::start(|| Ok(lifecycle)),
-        _ => coda::start(|| Ok(echo)),
+        "lifecycle" => coda_lambda::start(|| Ok(lifecycle)),
+        _ => coda_lambda::start(|| Ok(echo)),
     }
 }
 
@@ -54,7 +54,7 @@ fn echo(event: Value, _: &mut Context) -> Result<Value, Diagnostic> {
 }
 
 /// See the module docs: hangs, exits or defers work as the event asks.
-fn lifecycle(event: Value, ctx: &mut Context) -> Result<coda::Reply, Diagnostic> {
+fn lifecycle(event: Value, ctx: &mut Context) -> Result<coda_lambda::Reply, Diagnostic> {
     if event["hang"] == true {
         loop {
             std::thread::park();
@@ -63,7 +63,8 @@ fn lifecycle(event: Value, ctx: &mut Context) -> Result<coda::Reply, Diagnostic>
     if let Some(code) = event["exit"].as_i64() {
         std::process::exit(code as i32);
     }
-    let reply = coda::Reply::new(json!({"pid": std::process::id(), "cold": ctx.is_cold_start()}));
+    let reply =
+        coda_lambda::Reply::new(json!({"pid": std::process::id(), "cold": ctx.is_cold_start()}));
     Ok(match event["signal"].as_str() {
         Some(addr) => {
             let addr = addr.to_owned();

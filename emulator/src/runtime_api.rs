@@ -13,7 +13,7 @@ use super::server::{Conn, Flow, ReadError};
 use super::state::{Queued, Shared, Slot, State};
 use super::wire::RequestHead;
 use super::{InitErrorRecord, NextReply, extensions};
-use crate::headers::{self, MAX_BUFFERED_RESPONSE, recorded_error_type};
+use coda_lambda::protocol::{self, MAX_BUFFERED_RESPONSE, recorded_error_type};
 
 /// Largest streamed response accepted (§5.5: 200 MB).
 const MAX_STREAMED_RESPONSE: usize = 200 * 1024 * 1024;
@@ -135,7 +135,7 @@ fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result
             200,
             &[
                 ("Content-Type", "application/json"),
-                (headers::DEADLINE_MS, "0"),
+                (protocol::DEADLINE_MS, "0"),
             ],
             &body,
             Flow::KeepAlive,
@@ -212,11 +212,11 @@ fn answer(
     kind: Kind,
 ) -> io::Result<Flow> {
     let invocation_id = head
-        .header(headers::INVOCATION_ID)
+        .header(protocol::INVOCATION_ID)
         .filter(|v| !v.is_empty())
         .map(str::to_owned);
     let mode = head
-        .header(headers::RESPONSE_MODE)
+        .header(protocol::RESPONSE_MODE)
         .filter(|v| !v.is_empty());
     let streamed = mode == Some("streaming");
     let target = shared.read(|state| target(state, id, invocation_id.as_deref()));
@@ -289,8 +289,10 @@ fn answer(
             .map(|(_, v)| v.clone())
     };
     let error_header = match kind {
-        Kind::Error => head.header(headers::FUNCTION_ERROR_TYPE).map(str::to_owned),
-        Kind::Response => trailer(headers::FUNCTION_ERROR_TYPE),
+        Kind::Error => head
+            .header(protocol::FUNCTION_ERROR_TYPE)
+            .map(str::to_owned),
+        Kind::Response => trailer(protocol::FUNCTION_ERROR_TYPE),
     };
     let mut status = 202;
     let mut function_error = match kind {
@@ -318,10 +320,10 @@ fn answer(
     // the body's `errorCause`, which RAPID takes out before the caller sees the body.
     let mut content_type = content_type;
     let mut error_cause = match kind {
-        Kind::Error => head.header(headers::XRAY_ERROR_CAUSE).map(str::to_owned),
+        Kind::Error => head.header(protocol::XRAY_ERROR_CAUSE).map(str::to_owned),
         Kind::Response => None,
     };
-    if kind == Kind::Error && content_type.as_deref() == Some(headers::ERROR_CAUSE_CONTENT_TYPE) {
+    if kind == Kind::Error && content_type.as_deref() == Some(protocol::ERROR_CAUSE_CONTENT_TYPE) {
         if let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(&payload)
             && let Some(cause) = fields.remove("errorCause")
         {
@@ -418,7 +420,9 @@ fn init_error(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::
     }) {
         return fail_read(conn, e);
     }
-    let header = head.header(headers::FUNCTION_ERROR_TYPE).map(str::to_owned);
+    let header = head
+        .header(protocol::FUNCTION_ERROR_TYPE)
+        .map(str::to_owned);
     let status = shared.update(|state| {
         let status = if state.process.initialized_at.is_some() {
             403

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::state::{Shared, Slot};
-use crate::Diagnostic;
+use coda_lambda::Diagnostic;
 
 /// One event to hand to the runtime, with every `/next` header settable.
 ///
@@ -13,7 +13,7 @@ use crate::Diagnostic;
 /// function timeout, the function's ARN, a fresh trace id, `application/json`.
 ///
 /// ```
-/// use coda::emulator::Invoke;
+/// use coda_emulator::Invoke;
 /// let invoke = Invoke::json(&serde_json::json!({"name": "World"}))
 ///     .request_id("req-1")
 ///     .tenant_id("tenant-a")
@@ -70,27 +70,27 @@ impl Invoke {
 
     /// Sets the `Lambda-Runtime-Invocation-Id` header, which the runtime must echo.
     pub fn invocation_id(self, id: impl Into<String>) -> Invoke {
-        self.header(crate::headers::INVOCATION_ID, id)
+        self.header(coda_lambda::protocol::INVOCATION_ID, id)
     }
 
     /// Sets the `Lambda-Runtime-Trace-Id` header.
     pub fn trace_id(self, id: impl Into<String>) -> Invoke {
-        self.header(crate::headers::TRACE_ID, id)
+        self.header(coda_lambda::protocol::TRACE_ID, id)
     }
 
     /// Sets the `Lambda-Runtime-Client-Context` header (JSON text, sent as given).
     pub fn client_context(self, json: impl Into<String>) -> Invoke {
-        self.header(crate::headers::CLIENT_CONTEXT, json)
+        self.header(coda_lambda::protocol::CLIENT_CONTEXT, json)
     }
 
     /// Sets the `Lambda-Runtime-Cognito-Identity` header (JSON text, sent as given).
     pub fn cognito_identity(self, json: impl Into<String>) -> Invoke {
-        self.header(crate::headers::COGNITO_IDENTITY, json)
+        self.header(coda_lambda::protocol::COGNITO_IDENTITY, json)
     }
 
     /// Sets the `Lambda-Runtime-Aws-Tenant-Id` header.
     pub fn tenant_id(self, id: impl Into<String>) -> Invoke {
-        self.header(crate::headers::TENANT_ID, id)
+        self.header(coda_lambda::protocol::TENANT_ID, id)
     }
 
     /// Sets the event's `Content-Type`.

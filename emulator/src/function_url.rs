@@ -18,7 +18,7 @@ use super::server::{Conn, Flow, ReadError};
 use super::state::Shared;
 use super::wire::RequestHead;
 use super::{ids, queue, url_response};
-use crate::headers::unescape_path_segment;
+use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest request body accepted (Lambda's 6 MB invocation payload quota).
 pub(crate) const MAX_REQUEST_BODY: usize = 6 * 1024 * 1024;
@@ -136,7 +136,7 @@ pub(crate) fn event(head: &RequestHead, body: &[u8], origin: &Origin<'_>) -> Val
         match text {
             Some(text) => event["body"] = text.into(),
             None => {
-                event["body"] = crate::base64::encode(body).into();
+                event["body"] = crate::b64::encode(body).into();
                 event["isBase64Encoded"] = true.into();
             }
         }
@@ -274,7 +274,7 @@ fn clf_time(epoch_secs: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let (year, month, day) = crate::timestamp::civil_from_days((epoch_secs / 86_400) as i64);
+    let (year, month, day) = civil_from_days((epoch_secs / 86_400) as i64);
     let rem = epoch_secs % 86_400;
     let mut out = String::with_capacity(26);
     // Writing to a String cannot fail.
@@ -289,10 +289,29 @@ fn clf_time(epoch_secs: u64) -> String {
     out
 }
 
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's
+/// `civil_from_days`, shifted to a March-based year so leap days come last).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let march_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * march_month + 2) / 5 + 1) as u32;
+    let month = if march_month < 10 {
+        march_month + 3
+    } else {
+        march_month - 9
+    } as u32;
+    (year_of_era + era * 400 + i64::from(month <= 2), month, day)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::emulator::wire::parse_head;
+    use crate::wire::parse_head;
     use std::time::Duration;
 
     fn head(raw: &str) -> RequestHead {

@@ -19,7 +19,7 @@ use super::front::{self, AnswerStream, Piece, Streamed};
 use super::invoke::{Answer, PendingInvocation, WaitError};
 use super::server::{Conn, Flow};
 use super::wire::{RequestHead, reason};
-use crate::headers::HTTP_INTEGRATION_CONTENT_TYPE;
+use coda_lambda::protocol::HTTP_INTEGRATION_CONTENT_TYPE;
 
 /// The longest HTTP-integration prelude accepted before its 8 NUL bytes.
 const MAX_PRELUDE: usize = 1024 * 1024;
@@ -145,7 +145,7 @@ fn structured(object: &Map<String, Value>) -> Option<Response> {
     let body = match object.get("body") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::String(text)) if object.get("isBase64Encoded") == Some(&Value::Bool(true)) => {
-            crate::base64::decode(text)?
+            crate::b64::decode(text)?
         }
         Some(Value::String(text)) => text.clone().into_bytes(),
         Some(other) => serde_json::to_vec(other).ok()?,
@@ -353,7 +353,7 @@ mod tests {
             "statusCode": 201,
             "headers": {"Content-Type": "image/png", "X-Count": 3, "Content-Length": "9"},
             "cookies": ["a=1; Path=/", "b=2"],
-            "body": crate::base64::encode(&[0, 1, 2, 255]),
+            "body": crate::b64::encode([0, 1, 2, 255]),
             "isBase64Encoded": true,
         });
         let response = buffered(&answer(payload.to_string().as_bytes(), None, None));

@@ -7,7 +7,7 @@
 //! logger is; with another logger installed, [`Outcome::logs`] stays empty).
 //!
 //! ```
-//! use coda::{Context, Diagnostic, Reply};
+//! use coda_lambda::{Context, Diagnostic, Reply};
 //! use serde_json::json;
 //!
 //! let handler = |order: serde_json::Value, ctx: &mut Context| -> Result<Reply, Diagnostic> {
@@ -15,7 +15,7 @@
 //!     let accepted = order["cents"].as_u64() < Some(10_000);
 //!     Ok(Reply::new(json!({"accepted": accepted})).after(|_| Ok::<_, std::io::Error>(())))
 //! };
-//! let out = coda::testing::invoke(handler, json!({"id": "o-1", "cents": 500}));
+//! let out = coda_emulator::testing::invoke(handler, json!({"id": "o-1", "cents": 500}));
 //! assert_eq!(out.json()["accepted"], true);
 //! assert_eq!(out.deferred().ran, 2);
 //! assert!(out.answered_before_deferred_finished());
@@ -25,11 +25,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::emulator::{
-    Answer, Emulator, EmulatorBuilder, Finished, Invoke, NextReply, PendingInvocation,
-};
-use crate::logger::captures::Watch;
-use crate::{DeferredSummary, Diagnostic, Handler, InvocationReport, LambdaLogger, Runtime};
+use crate::{Answer, Emulator, EmulatorBuilder, Finished, Invoke, NextReply, PendingInvocation};
+use coda_lambda::logger::captures::Watch;
+use coda_lambda::{DeferredSummary, Diagnostic, Handler, InvocationReport, LambdaLogger, Runtime};
 
 /// How long a test waits for the runtime before giving up (the loop itself never waits on
 /// this: it is only a guard against a hung handler).
@@ -97,7 +95,7 @@ impl Harness {
         LambdaLogger::from_env().install();
         let emulator = match self.emulator.start() {
             Ok(emulator) => emulator,
-            Err(e) => panic!("coda::testing: cannot start the emulator on 127.0.0.1: {e}"),
+            Err(e) => panic!("coda_emulator::testing: cannot start the emulator on 127.0.0.1: {e}"),
         };
         let pending: Vec<PendingInvocation> =
             invokes.into_iter().map(|i| emulator.invoke(i)).collect();
@@ -125,7 +123,7 @@ impl Harness {
             let (answer, finished) = match (pending.answer(WAIT), pending.finished(WAIT)) {
                 (Ok(answer), Ok(finished)) => (answer, finished),
                 (a, f) => panic!(
-                    "coda::testing: invocation {} did not complete ({:?} / {:?}); the runtime stopped with: {stopped}",
+                    "coda_emulator::testing: invocation {} did not complete ({:?} / {:?}); the runtime stopped with: {stopped}",
                     pending.request_id(),
                     a.err(),
                     f.err()

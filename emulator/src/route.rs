@@ -1,6 +1,6 @@
 //! [`Route`]: which endpoint a request is for, from its method and path.
 
-use crate::headers::{self, unescape_path_segment};
+use coda_lambda::protocol::{self, unescape_path_segment};
 
 /// The endpoints of the emulator's Runtime API port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,10 +40,10 @@ impl Route {
                 Route::WrongMethod(wanted)
             }
         };
-        if path == headers::NEXT_PATH {
+        if path == protocol::NEXT_PATH {
             return expect("GET", Route::Next);
         }
-        if path == headers::INIT_ERROR_PATH {
+        if path == protocol::INIT_ERROR_PATH {
             return expect("POST", Route::InitError);
         }
         match path {
@@ -53,7 +53,7 @@ impl Route {
             "/2020-01-01/extension/exit/error" => return expect("POST", Route::ExtensionExitError),
             _ => {}
         }
-        if let Some(rest) = path.strip_prefix(headers::INVOCATION_PREFIX) {
+        if let Some(rest) = path.strip_prefix(protocol::INVOCATION_PREFIX) {
             if let Some(id) = rest.strip_suffix("/response") {
                 return expect("POST", Route::Response(unescape_path_segment(id)));
             }

@@ -3,7 +3,7 @@
 //! 256-entry table built at compile time; small enough to keep rather than add a dependency.
 //!
 //! ```
-//! assert_eq!(coda::crc32::checksum(b"123456789"), 0xCBF4_3926);
+//! assert_eq!(coda_emulator::crc32::checksum(b"123456789"), 0xCBF4_3926);
 //! ```
 
 /// The reflected polynomial 0x04C11DB7.

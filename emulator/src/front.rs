@@ -239,8 +239,8 @@ pub(crate) fn error_message(answer: &Answer) -> Option<String> {
     let trailer = answer
         .trailers
         .iter()
-        .find(|(n, _)| n == crate::headers::FUNCTION_ERROR_BODY)
-        .and_then(|(_, v)| crate::base64::decode(v));
+        .find(|(n, _)| n == coda_lambda::protocol::FUNCTION_ERROR_BODY)
+        .and_then(|(_, v)| crate::b64::decode(v));
     let body: &[u8] = match &trailer {
         Some(decoded) => decoded,
         None if answer.streamed => return None,
@@ -307,8 +307,8 @@ mod tests {
         let mut streamed = answer(b"partial", true, Some("Function.Y"), 202);
         assert_eq!(error_message(&streamed), None);
         streamed.trailers.push((
-            crate::headers::FUNCTION_ERROR_BODY.into(),
-            crate::base64::encode(br#"{"errorMessage":"mid-stream"}"#),
+            coda_lambda::protocol::FUNCTION_ERROR_BODY.into(),
+            crate::b64::encode(br#"{"errorMessage":"mid-stream"}"#),
         ));
         assert_eq!(error_message(&streamed).as_deref(), Some("mid-stream"));
         let raw = answer(b"not json", false, Some("Function.Z"), 202);

@@ -23,7 +23,7 @@ use super::server::{Conn, Flow, ReadError};
 use super::state::Shared;
 use super::wire::RequestHead;
 use super::{ids, queue};
-use crate::headers::unescape_path_segment;
+use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
 pub(crate) const MAX_SYNC_PAYLOAD: usize = 6 * 1024 * 1024;
@@ -240,7 +240,7 @@ impl Call {
 /// JSON text (`Lambda-Runtime-Client-Context`).
 fn client_context(encoded: &str) -> Result<String, ApiError> {
     let invalid = || ApiError::invalid("X-Amz-Client-Context must be a base64-encoded JSON object");
-    let decoded = crate::base64::decode(encoded).ok_or_else(invalid)?;
+    let decoded = crate::b64::decode(encoded).ok_or_else(invalid)?;
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(serde_json::Value::Object(_)) => Ok(text),
@@ -268,7 +268,7 @@ pub(crate) fn log_tail(logs: &[String]) -> String {
     while !text.is_char_boundary(start) {
         start += 1;
     }
-    crate::base64::encode(&text.as_bytes()[start..])
+    crate::b64::encode(&text.as_bytes()[start..])
 }
 
 /// Serves an Invoke API request.
@@ -507,10 +507,10 @@ mod tests {
     /// Client contexts must be base64 of a JSON object.
     #[test]
     fn client_contexts() {
-        let encoded = crate::base64::encode(br#"{"custom":{"k":"v"}}"#);
+        let encoded = crate::b64::encode(br#"{"custom":{"k":"v"}}"#);
         assert_eq!(client_context(&encoded).unwrap(), r#"{"custom":{"k":"v"}}"#);
         assert_eq!(client_context("not base64!").unwrap_err().status, 400);
-        let not_object = crate::base64::encode(b"[1]");
+        let not_object = crate::b64::encode(b"[1]");
         assert_eq!(client_context(&not_object).unwrap_err().status, 400);
     }
 
@@ -519,11 +519,11 @@ mod tests {
     fn log_tails() {
         let short = log_tail(&["START x".into(), "END x".into()]);
         assert_eq!(
-            crate::base64::decode(&short).unwrap(),
+            crate::b64::decode(&short).unwrap(),
             b"START x\nEND x\n".to_vec()
         );
         let long: Vec<String> = (0..1000).map(|i| format!("é line {i}")).collect();
-        let decoded = crate::base64::decode(&log_tail(&long)).unwrap();
+        let decoded = crate::b64::decode(&log_tail(&long)).unwrap();
         assert!(decoded.len() <= LOG_TAIL_BYTES && decoded.len() > LOG_TAIL_BYTES - 4);
         let text = String::from_utf8(decoded).unwrap();
         assert!(text.ends_with("é line 999\n"), "{text}");

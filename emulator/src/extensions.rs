@@ -12,7 +12,7 @@ use super::runtime_api::fail_read;
 use super::server::{Conn, Flow};
 use super::state::{Shared, Slot};
 use super::wire::RequestHead;
-use crate::headers;
+use coda_lambda::protocol;
 
 /// Header naming the extension on `register`.
 const NAME: &str = "lambda-extension-name";
@@ -45,15 +45,15 @@ pub(crate) fn invoke_event(slot: &Slot) -> Vec<u8> {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let deadline: u64 = header(headers::DEADLINE_MS)
+    let deadline: u64 = header(protocol::DEADLINE_MS)
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let event = serde_json::json!({
         "eventType": "INVOKE",
         "deadlineMs": deadline,
         "requestId": slot.request_id,
-        "invokedFunctionArn": header(headers::FUNCTION_ARN).unwrap_or_default(),
-        "tracing": {"type": "X-Amzn-Trace-Id", "value": header(headers::TRACE_ID).unwrap_or_default()},
+        "invokedFunctionArn": header(protocol::FUNCTION_ARN).unwrap_or_default(),
+        "tracing": {"type": "X-Amzn-Trace-Id", "value": header(protocol::TRACE_ID).unwrap_or_default()},
     });
     serde_json::to_vec(&event).unwrap_or_default()
 }

@@ -8,8 +8,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use coda::emulator::{Emulator, Invoke};
-//! use coda::{Config, Context, Diagnostic, Runtime};
+//! use coda_emulator::{Emulator, Invoke};
+//! use coda_lambda::{Config, Context, Diagnostic, Runtime};
 //!
 //! let emulator = Emulator::start().unwrap();
 //! let runtime = Runtime::new(Config::for_runtime_api(&emulator.runtime_api()).unwrap());
@@ -35,6 +35,9 @@
 //! `function_url` (requests as Function URL events), `url_response` (answers as Function URL
 //! responses), `invoke` (the caller's side), `ids` (fresh request and trace ids).
 
+mod b64;
+#[doc(hidden)]
+pub mod crc32;
 mod eventstream;
 mod extensions;
 mod front;
@@ -49,6 +52,7 @@ mod route;
 mod runtime_api;
 mod server;
 mod state;
+pub mod testing;
 mod timer;
 mod url_response;
 mod wire;
@@ -62,7 +66,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub use invoke::{Answer, Ending, Finished, Invoke, PendingInvocation, StreamRead, WaitError};
 pub use process::{FunctionCommand, ReadyError, Supervisor};
 
-use crate::headers;
+use coda_lambda::protocol;
 use invoke::DeadlineSpec;
 use state::{Queued, Shared, Slot, SlotSpec};
 
@@ -340,12 +344,12 @@ impl Emulator {
         .collect()
     }
 
-    /// A runtime [`crate::Config`] for this emulator, with its function settings.
-    pub fn config(&self) -> crate::Config {
+    /// A runtime [`coda_lambda::Config`] for this emulator, with its function settings.
+    pub fn config(&self) -> coda_lambda::Config {
         let env = self.function_env();
         let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         // The emulator's own address always parses.
-        crate::Config::from_lookup(lookup)
+        coda_lambda::Config::from_lookup(lookup)
             .unwrap_or_else(|_| unreachable!("emulator address is valid"))
     }
 
@@ -465,10 +469,10 @@ fn slot(c: &EmulatorConfig, invoke: Invoke) -> Slot {
     };
     let request_id = invoke.request_id.clone().unwrap_or_else(ids::request_id);
     let mut headers: Vec<(String, String)> = vec![
-        (headers::REQUEST_ID.into(), request_id.clone()),
-        (headers::DEADLINE_MS.into(), deadline.to_string()),
+        (protocol::REQUEST_ID.into(), request_id.clone()),
+        (protocol::DEADLINE_MS.into(), deadline.to_string()),
         (
-            headers::FUNCTION_ARN.into(),
+            protocol::FUNCTION_ARN.into(),
             format!(
                 "arn:aws:lambda:{}:{}:function:{}",
                 c.region, c.account_id, c.function_name
@@ -477,7 +481,7 @@ fn slot(c: &EmulatorConfig, invoke: Invoke) -> Slot {
         ("content-type".into(), "application/json".into()),
     ];
     if c.trace_ids {
-        headers.push((headers::TRACE_ID.into(), ids::trace_id()));
+        headers.push((protocol::TRACE_ID.into(), ids::trace_id()));
     }
     for (name, value) in &invoke.headers {
         headers.retain(|(n, _)| n != name);
@@ -487,12 +491,12 @@ fn slot(c: &EmulatorConfig, invoke: Invoke) -> Slot {
     }
     let invocation_id = headers
         .iter()
-        .find(|(n, _)| n == headers::INVOCATION_ID)
+        .find(|(n, _)| n == protocol::INVOCATION_ID)
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty());
     let request_id = headers
         .iter()
-        .find(|(n, _)| n == headers::REQUEST_ID)
+        .find(|(n, _)| n == protocol::REQUEST_ID)
         .map(|(_, v)| v.clone())
         .unwrap_or(request_id);
     // The emulator enforces the deadline of the invocation (what `deadline_in` or
