@@ -38,6 +38,7 @@
 mod b64;
 #[doc(hidden)]
 pub mod crc32;
+mod error_type;
 mod eventstream;
 mod extensions;
 mod front;

@@ -6,6 +6,7 @@
 use std::io;
 use std::sync::Arc;
 
+use super::error_type::recorded_error_type;
 use super::invoke::Answer;
 use super::lifecycle;
 use super::route::Route;
@@ -13,7 +14,7 @@ use super::server::{Conn, Flow, ReadError};
 use super::state::{Queued, Shared, Slot, State};
 use super::wire::RequestHead;
 use super::{InitErrorRecord, NextReply, extensions};
-use coda_lambda::protocol::{self, MAX_BUFFERED_RESPONSE, recorded_error_type};
+use coda_lambda::protocol::{self, MAX_BUFFERED_RESPONSE};
 
 /// Largest streamed response accepted (§5.5: 200 MB).
 const MAX_STREAMED_RESPONSE: usize = 200 * 1024 * 1024;

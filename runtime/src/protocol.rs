@@ -62,32 +62,6 @@ pub fn is_canonical_error_type(value: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphabetic())
 }
 
-/// The error type Lambda records for an error-type header value (§4.1, §9 #17): the first
-/// `(Runtime|Function)\.[A-Z][a-zA-Z]+` match in it, else `Function.Unknown` for values that
-/// start with `Function.` and `Runtime.Unknown` for the rest (including no header at all).
-pub fn recorded_error_type(value: Option<&str>) -> String {
-    let value = value.unwrap_or_default();
-    for (start, _) in value.match_indices(['R', 'F']) {
-        let rest = &value[start..];
-        let Some(tail) = rest
-            .strip_prefix("Runtime.")
-            .or_else(|| rest.strip_prefix("Function."))
-        else {
-            continue;
-        };
-        let name_len = tail.bytes().take_while(u8::is_ascii_alphabetic).count();
-        if name_len >= 2 && tail.as_bytes()[0].is_ascii_uppercase() {
-            let prefix_len = rest.len() - tail.len();
-            return rest[..prefix_len + name_len].to_owned();
-        }
-    }
-    if value.starts_with("Function.") {
-        "Function.Unknown".to_owned()
-    } else {
-        "Runtime.Unknown".to_owned()
-    }
-}
-
 /// Percent-encodes a request id for use as one path segment (§9 #8).
 ///
 /// The id is sent unchanged except for bytes that cannot appear in a path segment: controls,
@@ -175,19 +149,6 @@ mod tests {
         ] {
             assert!(!is_canonical_error_type(bad), "{bad}");
         }
-    }
-
-    /// §4.1: what Lambda records for error-type header values.
-    #[test]
-    fn recorded_error_types() {
-        let r = |v| recorded_error_type(v);
-        assert_eq!(r(Some("Runtime.UnmarshalError")), "Runtime.UnmarshalError");
-        assert_eq!(r(Some("Function.Rejected")), "Function.Rejected");
-        assert_eq!(r(Some("x Runtime.Found here")), "Runtime.Found");
-        assert_eq!(r(Some("Function.lower")), "Function.Unknown");
-        assert_eq!(r(Some("Unhandled")), "Runtime.Unknown");
-        assert_eq!(r(Some("unhandled")), "Runtime.Unknown");
-        assert_eq!(r(None), "Runtime.Unknown");
     }
 
     /// §9 #8: ids are sent unchanged except for bytes illegal in a path segment.
