@@ -21,7 +21,8 @@
 //! pending.finished(Duration::from_secs(10)).unwrap(); // the runtime is parked on /next
 //! drop(emulator); // shuts down: the parked /next gets a 500 and the loop returns
 //! let stopped = serving.join().unwrap();
-//! assert!(stopped.to_string().contains("status 500"));
+//! let cause = std::error::Error::source(&stopped).unwrap(); // the Runtime API error
+//! assert!(cause.to_string().contains("status 500"));
 //! ```
 //!
 //! Modules: `wire` (sans-IO HTTP parsing), `route` (which endpoint), `state` (queue,
@@ -48,6 +49,7 @@ mod ids;
 mod invoke;
 mod invoke_api;
 mod lifecycle;
+mod log_capture;
 mod process;
 mod route;
 mod runtime_api;

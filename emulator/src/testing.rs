@@ -3,17 +3,18 @@
 //! The handler runs on the calling thread, in Coda's real loop, talking real HTTP to an
 //! emulator on `127.0.0.1`; the events are queued first and a final scripted `/next` ends the
 //! loop, so nothing needs to be `Send` and nothing waits on a timer. The invocation's log
-//! lines are kept in the [`Outcome`] rather than printed (Coda's logger is installed if no
-//! logger is; with another logger installed, [`Outcome::logs`] stays empty).
+//! lines are kept in the [`Outcome`] rather than printed: [`init_logger`] is called first,
+//! which installs Coda's logger unless another logger is installed (then
+//! [`Outcome::logs`] stays empty).
 //!
 //! ```
 //! use coda_lambda::{Context, Diagnostic, Reply};
 //! use serde_json::json;
 //!
 //! let handler = |order: serde_json::Value, ctx: &mut Context| -> Result<Reply, Diagnostic> {
-//!     ctx.after(|job| log::info!("audited {}", job.request_id()));
+//!     ctx.after(|d| log::info!("audited {}", d.request_id()));
 //!     let accepted = order["cents"].as_u64() < Some(10_000);
-//!     Ok(Reply::new(json!({"accepted": accepted})).after(|_| Ok::<_, std::io::Error>(())))
+//!     Ok(Reply::new(json!({"accepted": accepted})).after_success(|_| Ok::<_, std::io::Error>(())))
 //! };
 //! let out = coda_emulator::testing::invoke(handler, json!({"id": "o-1", "cents": 500}));
 //! assert_eq!(out.json()["accepted"], true);
@@ -25,13 +26,27 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::log_capture::{self, Watch};
 use crate::{Answer, Emulator, EmulatorBuilder, Finished, Invoke, NextReply, PendingInvocation};
-use coda_lambda::logger::captures::Watch;
-use coda_lambda::{DeferredSummary, Diagnostic, Handler, InvocationReport, LambdaLogger, Runtime};
+use coda_lambda::{DeferredSummary, Diagnostic, Handler, InvocationReport, Runtime};
 
 /// How long a test waits for the runtime before giving up (the loop itself never waits on
 /// this: it is only a guard against a hung handler).
 const WAIT: Duration = Duration::from_secs(60);
+
+/// Installs Coda's logger ([`coda_lambda::logging`]) for tests, unless a logger is installed
+/// already; `true` when this call installed it.
+///
+/// Lines written for an invocation run through this module are kept in its [`Outcome`];
+/// every other line goes through `eprint!`, which the Rust test harness captures: a passing
+/// test prints nothing, a failing one shows its lines. [`invoke`] and [`run`] call it; call it
+/// yourself in tests that run the loop another way.
+pub fn init_logger() -> bool {
+    coda_lambda::logging::builder()
+        .target(env_logger::Target::Pipe(Box::new(log_capture::Target)))
+        .try_init()
+        .is_ok()
+}
 
 /// Runs `handler` on one JSON event and returns what happened.
 pub fn invoke<H: Handler<M>, M>(handler: H, event: serde_json::Value) -> Outcome {
@@ -92,7 +107,7 @@ impl Harness {
     /// When the emulator cannot bind a loopback port, or the runtime stops before answering
     /// every invocation (the panic message says why): this is a test helper.
     pub fn run<H: Handler<M>, M>(self, handler: H, invokes: Vec<Invoke>) -> Vec<Outcome> {
-        LambdaLogger::from_env().install();
+        init_logger();
         let emulator = match self.emulator.start() {
             Ok(emulator) => emulator,
             Err(e) => panic!("coda_emulator::testing: cannot start the emulator on 127.0.0.1: {e}"),

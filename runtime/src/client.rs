@@ -172,7 +172,7 @@ impl Client {
                 .agent
                 .get(self.next_uri.clone())
                 .header(HOST, self.host.clone())
-                .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT));
+                .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT));
             match request.call() {
                 Ok(response) => break response,
                 Err(e)
@@ -217,7 +217,7 @@ impl Client {
             .agent
             .post(&self.url)
             .header(HOST, self.host.clone())
-            .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
+            .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
             .header(CONTENT_TYPE, content_type_value(content_type));
         if let Some(id) = to.invocation_id {
             request = request.header(INVOCATION_ID, id);
@@ -238,7 +238,7 @@ impl Client {
             .agent
             .post(&self.url)
             .header(HOST, self.host.clone())
-            .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
+            .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
             .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
             .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref());
         if let Some(id) = to.invocation_id {
@@ -254,7 +254,7 @@ impl Client {
             .agent
             .post(&self.init_error_url)
             .header(HOST, self.host.clone())
-            .header(USER_AGENT, HeaderValue::from_static(crate::USER_AGENT))
+            .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
             .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
             .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref())
             .send(&error.to_json()[..]);
@@ -283,7 +283,7 @@ impl Client {
         let error = match outcome {
             Ok(Ok(())) => None,
             Ok(Err(e)) => Some(e),
-            Err(payload) => Some(crate::run::panic_diagnostic(payload.as_ref())),
+            Err(payload) => Some(crate::panic::handler_panic(payload.as_ref())),
         };
         let operation = || Operation::Response(to.request_id.to_owned());
         match stream.finish(error) {
@@ -478,7 +478,7 @@ impl ApiError {
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ApiError::Transport { operation, source } => write!(f, "{operation}: {source}"),
+            ApiError::Transport { operation, .. } => write!(f, "{operation} did not complete"),
             ApiError::Status {
                 operation,
                 status,

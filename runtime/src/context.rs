@@ -1,25 +1,32 @@
 //! [`Context`]: what a handler knows about its invocation, and where it registers work for
 //! later.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::Diagnostic;
 use crate::config::FunctionConfig;
-use crate::deferred::{Task, TaskResult, When, Work};
+use crate::deferred::{Deferred, DeferredResult};
 use crate::identity::{ClientContext, CognitoIdentity};
 use crate::invocation::Invocation;
-use crate::job::Job;
+use crate::task::{Task, When};
+use crate::work::Work;
 
 /// The invocation a handler serves: ids, deadline, identity, function settings, and the
 /// place to register deferred and spawned work.
 ///
+/// Work is registered through `&self`, so handlers taking `&Context` can register it too.
+///
 /// ```
-/// # fn demo(ctx: &mut coda_lambda::Context) {
+/// # fn demo(ctx: &coda_lambda::Context) {
 /// log::info!("{} has {:?} left", ctx.request_id(), ctx.remaining());
 /// // Runs after the answer is delivered, success or error.
-/// ctx.after(|job| log::info!("finished {} after {:?}", job.request_id(), job.elapsed()));
+/// ctx.after(|d| log::info!("finished {} after {:?}", d.request_id(), d.elapsed()));
+/// // Runs only after an error answer.
+/// ctx.after_error(|d| log::warn!("{} failed", d.request_id()));
 /// // Starts now on its own thread; joined before the next event is polled.
-/// ctx.spawn(|_job| -> Result<(), std::io::Error> { Ok(()) });
+/// ctx.spawn(|_d| -> Result<(), std::io::Error> { Ok(()) });
 /// # }
 /// ```
 pub struct Context {
@@ -39,7 +46,7 @@ pub struct Context {
     function: Arc<FunctionConfig>,
     cold_start: bool,
     margin: Duration,
-    pub(crate) work: Work,
+    pub(crate) work: RefCell<Work>,
 }
 
 impl Context {
@@ -82,7 +89,7 @@ impl Context {
             function,
             cold_start,
             margin,
-            work: Work::default(),
+            work: RefCell::new(Work::default()),
         }
     }
 
@@ -172,59 +179,65 @@ impl Context {
         self.cold_start
     }
 
-    /// Registers `f` to run after the invocation is answered, whether it succeeded or failed.
-    pub fn after<F, R>(&mut self, f: F)
+    /// Registers `f` to run after the invocation is answered, whether it succeeded or failed
+    /// (the same as [`crate::Reply::after`]). [`Deferred::error`] tells which.
+    pub fn after<F, R>(&self, f: F)
     where
-        F: FnOnce(&Job) -> R + Send + 'static,
-        R: TaskResult,
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
     {
-        self.work.push(Task::new(When::Always, f));
+        self.work.borrow_mut().push(Task::new(When::Always, f));
     }
 
-    /// Registers `f` to run after a successful answer only (same as [`crate::Reply::after`]).
-    pub fn after_success<F, R>(&mut self, f: F)
+    /// Registers `f` to run after a successful answer only: the response was accepted by the
+    /// Runtime API (the same as [`crate::Reply::after_success`]).
+    pub fn after_success<F, R>(&self, f: F)
     where
-        F: FnOnce(&Job) -> R + Send + 'static,
-        R: TaskResult,
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
     {
-        self.work.push(Task::new(When::Success, f));
+        self.work.borrow_mut().push(Task::new(When::Success, f));
     }
 
-    /// Registers `f` to run only after the invocation failed (an error was posted to
-    /// `/error`, or the Runtime API refused the response); [`Job::error`] tells what failed.
-    pub fn after_error<F, R>(&mut self, f: F)
+    /// Registers `f` to run only after the invocation failed: an error was posted to
+    /// `/error`, or the Runtime API refused the response (the same as
+    /// [`crate::Reply::after_error`]). [`Deferred::error`] tells what failed.
+    pub fn after_error<F, R>(&self, f: F)
     where
-        F: FnOnce(&Job) -> R + Send + 'static,
-        R: TaskResult,
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
     {
-        self.work.push(Task::new(When::Failure, f));
+        self.work.borrow_mut().push(Task::new(When::Error, f));
     }
 
     /// Starts `f` now on its own thread. The runtime joins it (within the budget) before it
     /// polls for the next event, because the environment may freeze once it does.
-    pub fn spawn<F, R>(&mut self, f: F)
+    pub fn spawn<F, R>(&self, f: F)
     where
-        F: FnOnce(&Job) -> R + Send + 'static,
-        R: TaskResult,
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
     {
-        let job = self.job(None, None);
-        self.work.spawn(Task::new(When::Always, f), job);
+        let deferred = self.deferred(None, None);
+        self.work
+            .borrow_mut()
+            .spawn(Task::new(When::Always, f), deferred);
     }
 
-    /// The budget-carrying context for work of this invocation.
-    pub(crate) fn job(
+    /// What work of this invocation knows: the budget, and (after the answer) when it was
+    /// accepted and whether it failed.
+    pub(crate) fn deferred(
         &self,
-        result: Option<crate::InvocationResult>,
+        error: Option<Diagnostic>,
         answered_at: Option<Instant>,
-    ) -> Job {
-        Job {
+    ) -> Deferred {
+        Deferred {
             request_id: self.request_id.clone(),
             started: self.received_at,
             answered_at,
             budget_end: self
                 .deadline_at
                 .map(|at| at.checked_sub(self.margin).unwrap_or(self.received_at)),
-            result,
+            error,
         }
     }
 

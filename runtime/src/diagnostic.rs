@@ -179,18 +179,7 @@ impl fmt::Debug for Diagnostic {
 /// Shortens a `std::any::type_name` for people: no leading `&`, each path cut to its last
 /// segment, except that a bare `Error` keeps the module naming it (`io::Error`,
 /// `serde_json::Error`) unless that module is `core`, `std` or `alloc`.
-///
-/// ```
-/// use coda_lambda::readable_type_name as r;
-/// assert_eq!(r("&str"), "str");
-/// assert_eq!(r("std::io::error::Error"), "io::Error");
-/// assert_eq!(r("my_app::orders::Rejected"), "Rejected");
-/// assert_eq!(
-///     r("alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>"),
-///     "Box<dyn Error + Send + Sync>"
-/// );
-/// ```
-pub fn readable_type_name(full: &str) -> String {
+pub(crate) fn readable_type_name(full: &str) -> String {
     let trimmed = full
         .trim_start_matches(['&', ' '])
         .trim_start_matches("mut ");
@@ -328,6 +317,22 @@ mod tests {
         assert_eq!(h("serde_json::Error"), "Function.SerdeJsonError");
         assert_eq!(h("Vec<u8>"), "Function.Vec");
         assert_eq!(h("x"), "Function.Unhandled");
+    }
+
+    /// Type names are shortened for people: no `&`, last path segments, `io::Error` kept.
+    #[test]
+    fn readable_type_names() {
+        let r = readable_type_name;
+        assert_eq!(r("&str"), "str");
+        assert_eq!(r("std::io::error::Error"), "io::Error");
+        assert_eq!(r("serde_json::error::Error"), "serde_json::Error");
+        assert_eq!(r("my_app::orders::Rejected"), "Rejected");
+        assert_eq!(
+            r(
+                "alloc::boxed::Box<dyn core::error::Error + core::marker::Send + core::marker::Sync>"
+            ),
+            "Box<dyn Error + Send + Sync>"
+        );
     }
 
     /// Oversized messages are cut so the body stays under Lambda's 1 MiB.

@@ -27,20 +27,20 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // The configuration error is this layer's whole story.
             Error::Config(e) => e.fmt(f),
-            Error::Api(e) => write!(f, "runtime API failure: {e}"),
+            Error::Api(_) => f.write_str("runtime API failure"),
             Error::Init {
                 diagnostic,
                 report: None,
-            } => {
-                write!(f, "init failed (reported to the Runtime API): {diagnostic}")
-            }
+            } => write!(f, "init failed (reported to /init/error): {diagnostic}"),
             Error::Init {
                 diagnostic,
-                report: Some(e),
-            } => {
-                write!(f, "init failed: {diagnostic}; reporting it failed too: {e}")
-            }
+                report: Some(_),
+            } => write!(
+                f,
+                "init failed: {diagnostic}; reporting it to /init/error failed"
+            ),
         }
     }
 }
@@ -48,7 +48,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Config(e) => Some(e),
+            Error::Config(e) => e.source(),
             Error::Api(e) => Some(e),
             Error::Init { report, .. } => report.as_ref().map(|e| e as _),
         }

@@ -9,31 +9,71 @@ use crate::{Context, Diagnostic, IntoReply};
 
 /// A Lambda function: called once per event with the decoded event and its [`Context`].
 ///
-/// Closures and functions `FnMut(Event, &mut Context) -> Result<Output, Diagnostic>` are
-/// handlers already; implement the trait for a struct when the handler keeps state (a
-/// connection, a cache) or wants its own error type. The `M` parameter only tells the two
-/// forms apart; leave it out when implementing the trait.
+/// Closures and functions are handlers already; implement the trait for a struct when the
+/// handler keeps state (a connection, a cache) or wants its own error type. The `M`
+/// parameter only tells the forms apart; leave it out when implementing the trait.
+///
+/// # The forms that compile, and the mistakes rustc reports obscurely
+///
+/// - A closure `|event: Event, ctx: &mut Context| -> Result<Output, Diagnostic>` (or with
+///   `ctx: &Context`). **Write the context's type**: `|event: Event, _ctx|` makes rustc say
+///   "implementation of `FnOnce` is not general enough", because a closure stored before it is
+///   called cannot infer that it takes a reference of any lifetime.
+/// - A function `fn handle(event: Event, ctx: &mut Context) -> Result<Output, Diagnostic>`,
+///   or `ctx: &Context`: deferred work is registered through `&Context` too.
+/// - The error type of the closure and function forms is [`Diagnostic`]: `?` converts any
+///   error into one. A closure whose error type is left to inference (`Ok(x)` and `?` of two
+///   error types) cannot be typed by rustc; name the return type, `-> Result<_, Diagnostic>`.
+/// - A deferred closure that only panics (`ctx.after(|_| panic!("…"))`) has the type `!` in
+///   edition 2024, which is not a [`crate::DeferredResult`]: give it a return type,
+///   `ctx.after(|_| -> () { panic!("…") })`. The compiler's message says so.
 ///
 /// ```
-/// use coda_lambda::{Context, Handler};
+/// use coda_lambda::{Context, Diagnostic, Handler, Reply};
+/// use serde_json::Value;
 ///
+/// // A closure: the context's type is written.
+/// let closure = |event: Value, ctx: &mut Context| -> Result<Reply, Diagnostic> {
+///     ctx.after(|_| -> () { panic!("caught and counted, never changes the answer") });
+///     Ok(Reply::new(event))
+/// };
+///
+/// // A function taking `&Context`.
+/// fn by_ref(event: Value, ctx: &Context) -> Result<Value, Diagnostic> {
+///     ctx.after(|d| log::info!("answered {}", d.request_id()));
+///     Ok(event)
+/// }
+///
+/// // A struct with state and its own error type.
 /// struct Counter { seen: u64 }
 ///
 /// impl Handler for Counter {
-///     type Event = serde_json::Value;
+///     type Event = Value;
 ///     type Output = u64;
 ///     type Error = std::io::Error;
 ///
-///     fn call(&mut self, _event: serde_json::Value, _ctx: &mut Context) -> Result<u64, std::io::Error> {
+///     fn call(&mut self, _event: Value, _ctx: &mut Context) -> Result<u64, std::io::Error> {
 ///         self.seen += 1;
 ///         Ok(self.seen)
 ///     }
 /// }
+///
+/// fn assert_handler<H: Handler<M>, M>(_: H) {}
+/// assert_handler(closure);
+/// assert_handler(by_ref);
+/// assert_handler(Counter { seen: 0 });
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a Coda handler",
+    label = "not a handler",
+    note = "a closure handler names its context's type and returns `Result<_, Diagnostic>`: `|event: MyEvent, ctx: &mut Context| -> Result<MyOutput, Diagnostic> {{ … }}` (`ctx: &Context` works too)",
+    note = "the event must implement `serde::Deserialize` (or be `coda_lambda::Bytes`) and the output `serde::Serialize` (or be a `Reply` or `Bytes`); see the `Handler` docs for every form"
+)]
 pub trait Handler<M = ()> {
     /// The event type: any `serde` type (JSON), or [`Bytes`] for the raw payload.
     type Event: FromEvent;
-    /// What a successful call returns: any `Serialize` type, or a [`crate::Reply`].
+    /// What a successful call returns: any `Serialize` type, [`Bytes`], or a
+    /// [`crate::Reply`].
     type Output: IntoReply;
     /// The error type; anything that converts into a [`Diagnostic`].
     type Error: Into<Diagnostic>;
@@ -42,13 +82,32 @@ pub trait Handler<M = ()> {
     fn call(&mut self, event: Self::Event, ctx: &mut Context) -> Result<Self::Output, Self::Error>;
 }
 
-/// Marks the closure form of [`Handler`] (`FnMut(Event, &mut Context) -> Result<Output,
-/// Diagnostic>`); never named by users.
+/// Marks the closure form of [`Handler`] taking `&mut Context`; never named by users.
+#[doc(hidden)]
 pub struct FnHandler<E, O>(PhantomData<fn(E) -> O>);
+
+/// Marks the closure form of [`Handler`] taking `&Context`; never named by users.
+#[doc(hidden)]
+pub struct FnRefHandler<E, O>(PhantomData<fn(E) -> O>);
 
 impl<F, E, O> Handler<FnHandler<E, O>> for F
 where
     F: FnMut(E, &mut Context) -> Result<O, Diagnostic>,
+    E: FromEvent,
+    O: IntoReply,
+{
+    type Event = E;
+    type Output = O;
+    type Error = Diagnostic;
+
+    fn call(&mut self, event: E, ctx: &mut Context) -> Result<O, Diagnostic> {
+        self(event, ctx)
+    }
+}
+
+impl<F, E, O> Handler<FnRefHandler<E, O>> for F
+where
+    F: FnMut(E, &Context) -> Result<O, Diagnostic>,
     E: FromEvent,
     O: IntoReply,
 {

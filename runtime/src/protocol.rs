@@ -46,6 +46,14 @@ pub const ERROR_CAUSE_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error.cau
 pub const HTTP_INTEGRATION_CONTENT_TYPE: &str =
     "application/vnd.awslambda.http-integration-response";
 
+/// The 8 NUL bytes between the JSON prelude and the body of a streamed HTTP-integration
+/// response (§5.3).
+pub const HTTP_PRELUDE_SEPARATOR: [u8; 8] = [0; 8];
+
+/// The `User-Agent` Coda's runtime sends: `coda-lambda/<version>` (RAPID records the first
+/// token, §0).
+pub const USER_AGENT: &str = concat!("coda-lambda/", env!("CARGO_PKG_VERSION"));
+
 /// Largest buffered response Lambda accepts: 6 MiB + 100 bytes (§3.2).
 pub const MAX_BUFFERED_RESPONSE: usize = 6 * 1024 * 1024 + 100;
 

@@ -4,9 +4,11 @@ use std::borrow::Cow;
 
 use serde::Serialize;
 
-use crate::deferred::{Task, TaskResult, When};
+use crate::deferred::{Deferred, DeferredResult};
 use crate::diagnostic::readable_type_name;
-use crate::{Diagnostic, Job};
+use crate::streaming::{ResponseStream, StreamBody, http_prelude};
+use crate::task::{Task, When};
+use crate::{Bytes, Diagnostic, protocol};
 
 /// A response with its content type and the work to run once it is delivered.
 ///
@@ -17,7 +19,8 @@ use crate::{Diagnostic, Job};
 /// use coda_lambda::Reply;
 ///
 /// let reply = Reply::new(serde_json::json!({"ok": true}))
-///     .after(|job| log::info!("answered {} {:?} ago", job.request_id(), job.elapsed()));
+///     .after(|d| log::info!("answered {} {:?} ago", d.request_id(), d.elapsed()))
+///     .after_success(|_| Ok::<_, std::io::Error>(()));
 /// let raw = Reply::bytes(vec![0x89, b'P', b'N', b'G']).content_type("image/png");
 /// # let _ = (reply, raw);
 /// ```
@@ -33,7 +36,7 @@ pub(crate) enum Body {
     /// Raw bytes.
     Raw(Vec<u8>),
     /// A streamed body.
-    Stream(crate::streaming::StreamBody),
+    Stream(StreamBody),
 }
 
 impl Reply {
@@ -78,15 +81,94 @@ impl Reply {
         self
     }
 
-    /// Registers `f` to run after this response was delivered (success only). Runs after
-    /// work registered on the [`crate::Context`] during the call, in registration order.
-    pub fn after<F, R>(mut self, f: F) -> Reply
+    /// Registers `f` to run after the answer, whether it succeeded or failed (the same as
+    /// [`crate::Context::after`]). Runs after work registered on the `Context` during the
+    /// call, in registration order.
+    pub fn after<F, R>(self, f: F) -> Reply
     where
-        F: FnOnce(&Job) -> R + Send + 'static,
-        R: TaskResult,
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
     {
-        self.tasks.push(Task::new(When::Success, f));
+        self.register(When::Always, f)
+    }
+
+    /// Registers `f` to run only after this response was accepted by the Runtime API (the
+    /// same as [`crate::Context::after_success`]).
+    pub fn after_success<F, R>(self, f: F) -> Reply
+    where
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
+    {
+        self.register(When::Success, f)
+    }
+
+    /// Registers `f` to run only if this response could not be delivered as a success: it
+    /// could not be encoded, its stream failed, or the Runtime API refused it (the same as
+    /// [`crate::Context::after_error`]).
+    pub fn after_error<F, R>(self, f: F) -> Reply
+    where
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
+    {
+        self.register(When::Error, f)
+    }
+
+    fn register<F, R>(mut self, when: When, f: F) -> Reply
+    where
+        F: FnOnce(&Deferred) -> R + Send + 'static,
+        R: DeferredResult,
+    {
+        self.tasks.push(Task::new(when, f));
         self
+    }
+
+    /// A streamed response: `f` writes the body through a [`ResponseStream`], and each write
+    /// reaches the caller as it happens (`application/octet-stream` unless set otherwise).
+    ///
+    /// An `Err` before the first byte is reported like any handler error; after it, the
+    /// stream ends with Lambda's error trailers and the caller sees the error
+    /// (`docs/runtime-api.md` §5.2).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let reply = coda_lambda::Reply::stream(|out| -> std::io::Result<()> {
+    ///     for i in 0..3 {
+    ///         writeln!(out, "line {i}")?;
+    ///     }
+    ///     Ok(())
+    /// });
+    /// # let _ = reply;
+    /// ```
+    pub fn stream<F, E>(f: F) -> Reply
+    where
+        F: FnOnce(&mut ResponseStream) -> Result<(), E> + 'static,
+        E: Into<Diagnostic>,
+    {
+        Reply::with_body(Body::Stream(StreamBody::new(None, f)))
+            .content_type("application/octet-stream")
+    }
+
+    /// A streamed HTTP response for Function URLs and API Gateway in streaming mode
+    /// (`docs/runtime-api.md` §5.3): `head` gives the status and headers (`Set-Cookie`
+    /// headers travel as `cookies`), then `f` writes the body.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// let head = http::Response::builder()
+    ///     .status(200)
+    ///     .header("content-type", "text/html")
+    ///     .body(())
+    ///     .unwrap();
+    /// let reply = coda_lambda::Reply::stream_http(head, |out| out.write_all(b"<h1>hi</h1>"));
+    /// # let _ = reply;
+    /// ```
+    pub fn stream_http<F, E>(head: http::Response<()>, f: F) -> Reply
+    where
+        F: FnOnce(&mut ResponseStream) -> Result<(), E> + 'static,
+        E: Into<Diagnostic>,
+    {
+        Reply::with_body(Body::Stream(StreamBody::new(Some(http_prelude(&head)), f)))
+            .content_type(protocol::HTTP_INTEGRATION_CONTENT_TYPE)
     }
 }
 
@@ -127,7 +209,8 @@ fn marshal_error<T: Serialize + ?Sized>(value: &T) -> Diagnostic {
 
 /// What a handler's successful result turns into: a [`Reply`].
 ///
-/// Implemented for every `Serialize` type (a JSON response) and for `Reply` itself.
+/// Implemented for every `Serialize` type (a JSON response), for [`Bytes`] (the bytes as
+/// they are, `application/octet-stream`) and for `Reply` itself.
 pub trait IntoReply {
     /// The reply to send.
     fn into_reply(self) -> Reply;
@@ -142,6 +225,12 @@ impl<T: Serialize> IntoReply for T {
 impl IntoReply for Reply {
     fn into_reply(self) -> Reply {
         self
+    }
+}
+
+impl IntoReply for Bytes {
+    fn into_reply(self) -> Reply {
+        Reply::bytes(self.into_vec())
     }
 }
 

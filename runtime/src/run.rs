@@ -9,11 +9,10 @@ use crate::client::{Addressee, Client, Delivery, StreamFailure};
 use crate::config::Config;
 use crate::deferred::DeferredSummary;
 use crate::handler::FromEvent;
-use crate::job::InvocationResult;
 use crate::reply::Body;
 use crate::trace_env::TraceEnv;
 use crate::worker::Worker;
-use crate::{ApiError, Context, Diagnostic, Handler, IntoReply, Reply, logger};
+use crate::{ApiError, Context, Diagnostic, Handler, IntoReply, Reply, logging};
 
 /// What happened in one invocation, for [`crate::Runtime::on_invocation`] observers.
 #[derive(Clone, Debug)]
@@ -23,8 +22,9 @@ pub struct InvocationReport {
     pub request_id: String,
     /// When the event arrived from `/next`; the durations below count from here.
     pub received_at: std::time::Instant,
-    /// Success, or the error the caller received.
-    pub result: InvocationResult,
+    /// The error the caller received, when the invocation failed (`None`: the response was
+    /// accepted).
+    pub error: Option<Diagnostic>,
     /// What the Runtime API said to the answer.
     pub delivery: Delivery,
     /// From the event's arrival to the answer's acceptance: what the caller waited for.
@@ -70,7 +70,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
             settings.margin,
         );
         cold_start = false;
-        logger::set_request_id(Some(ctx.request_id_arc().clone()));
+        logging::set_request_id(Some(ctx.request_id_arc().clone()));
         for warning in warnings {
             log::warn!("{warning}");
         }
@@ -82,7 +82,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
         }
 
         let answer = call(handler, &mut payload, &mut ctx);
-        let mut work = std::mem::take(&mut ctx.work);
+        let mut work = ctx.work.take();
         let to = Addressee {
             request_id: ctx.request_id(),
             invocation_id: ctx.invocation_id(),
@@ -96,7 +96,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
             }
             Err(error) => post_error(client, &to, error),
         };
-        let (delivery, result) = match sent {
+        let (delivery, error) = match sent {
             Ok(sent) => sent,
             Err(fatal) => return fatal,
         };
@@ -106,23 +106,20 @@ pub(crate) fn serve<H: Handler<M>, M>(
         let deferred = if work.is_empty() {
             DeferredSummary::default()
         } else {
-            work.finish(
-                ctx.job(Some(result.clone()), Some(answered_at)),
-                &mut worker,
-            )
+            work.finish(ctx.deferred(error.clone(), Some(answered_at)), &mut worker)
         };
         if let Some(observe) = settings.observer.as_mut() {
             observe(&InvocationReport {
                 request_id: ctx.request_id().to_owned(),
                 received_at: ctx.received_at(),
-                result,
+                error,
                 delivery,
                 answered_after,
                 finished_after: ctx.received_at().elapsed(),
                 deferred,
             });
         }
-        logger::set_request_id(None);
+        logging::set_request_id(None);
     }
 }
 
@@ -138,31 +135,21 @@ fn call<H: Handler<M>, M>(
     })) {
         Ok(Ok(reply)) => Ok(reply),
         Ok(Err(error)) => Err(error.into()),
-        Err(payload) => Err(panic_diagnostic(payload.as_ref())),
+        Err(payload) => Err(crate::panic::handler_panic(payload.as_ref())),
     }
 }
 
-/// The diagnostic reported for a handler panic.
-pub(crate) fn panic_diagnostic(payload: &(dyn std::any::Any + Send)) -> Diagnostic {
-    let message = crate::deferred::panic_message(payload);
-    Diagnostic::new(
-        "Runtime.HandlerPanic",
-        format!("the handler panicked: {message}"),
-    )
-}
-
-type Sent = Result<(Delivery, InvocationResult), ApiError>;
+/// What the Runtime API said to the answer, and the error the caller received if any.
+type Sent = Result<(Delivery, Option<Diagnostic>), ApiError>;
 
 fn send(client: &mut Client, to: &Addressee<'_>, body: Body, content_type: Option<&str>) -> Sent {
     let delivered = |delivery: Delivery| {
-        let result = match &delivery {
-            Delivery::Accepted => InvocationResult::Succeeded,
-            Delivery::Rejected { status, body } => {
-                InvocationResult::Failed(rejection(*status, body))
-            }
+        let error = match &delivery {
+            Delivery::Accepted => None,
+            Delivery::Rejected { status, body } => Some(rejection(*status, body)),
         };
         log_rejection(to.request_id, &delivery, "response");
-        (delivery, result)
+        (delivery, error)
     };
     match body {
         Body::Json(Ok(bytes)) => client
@@ -186,7 +173,7 @@ fn send(client: &mut Client, to: &Addressee<'_>, body: Body, content_type: Optio
                 Ok((delivery, Some(error))) => {
                     log::error!("streamed response failed mid-stream, sent as trailers: {error}");
                     log_rejection(to.request_id, &delivery, "response");
-                    Ok((delivery, InvocationResult::Failed(error)))
+                    Ok((delivery, Some(error)))
                 }
                 Err(StreamFailure::BeforeStart(error)) => post_error(client, to, error),
                 Err(StreamFailure::Api(e)) => Err(e),
@@ -199,7 +186,7 @@ fn post_error(client: &mut Client, to: &Addressee<'_>, error: Diagnostic) -> Sen
     log::error!("invocation failed: {error}");
     let delivery = client.fail(to, &error)?;
     log_rejection(to.request_id, &delivery, "error");
-    Ok((delivery, InvocationResult::Failed(error)))
+    Ok((delivery, Some(error)))
 }
 
 /// What the caller receives when the Runtime API refused an answer.

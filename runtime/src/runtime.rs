@@ -1,18 +1,19 @@
 //! [`Runtime`] and [`start`]: configuration, init, and the entry point of a function binary.
 
+use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use crate::client::{Client, Delivery};
+use crate::logging::{self, LogFormat};
 use crate::run::{InvocationReport, Settings, serve};
-use crate::{Config, ConfigError, Diagnostic, Error, Handler, LambdaLogger, LogFormat};
-
-/// Default safety margin between the end of deferred work and the invocation deadline.
-pub const DEFAULT_DEFERRED_MARGIN: Duration = Duration::from_millis(100);
+use crate::{Config, ConfigError, Diagnostic, Error, Handler};
 
 /// A configured runtime: where the Runtime API is and how deferred work is bounded.
 ///
-/// [`start`] covers the common case; `Runtime` is for tests, local tools and settings.
+/// [`start`] covers the common case; `Runtime` is for tests, local tools and settings. Like
+/// `start`, it installs the Lambda logger ([`crate::logging`]) when it starts serving, unless
+/// the program installed a logger first.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -29,6 +30,10 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// The safety margin between the end of deferred work and the invocation deadline when
+    /// none is set: 100 ms.
+    pub const DEFAULT_DEFERRED_MARGIN: Duration = Duration::from_millis(100);
+
     /// A runtime configured from the process environment (`AWS_LAMBDA_RUNTIME_API` and the
     /// other Lambda variables; `CODA_DEFERRED_MARGIN_MS` sets the deferred-work margin).
     pub fn from_env() -> Result<Runtime, ConfigError> {
@@ -47,7 +52,7 @@ impl Runtime {
         Runtime {
             settings: Settings {
                 config,
-                margin: DEFAULT_DEFERRED_MARGIN,
+                margin: Runtime::DEFAULT_DEFERRED_MARGIN,
                 publish_trace_id: true,
                 observer: None,
             },
@@ -55,7 +60,7 @@ impl Runtime {
     }
 
     /// The safety margin: deferred work is bounded by the deadline minus this margin
-    /// (default [`DEFAULT_DEFERRED_MARGIN`]), leaving time to call `/next` before Lambda's
+    /// (default [`Runtime::DEFAULT_DEFERRED_MARGIN`]), leaving time to call `/next` before Lambda's
     /// timeout.
     pub fn deferred_margin(mut self, margin: Duration) -> Runtime {
         self.settings.margin = margin;
@@ -86,6 +91,7 @@ impl Runtime {
 
     /// Serves events with `handler` until the Runtime API fails; returns why it stopped.
     pub fn run<H: Handler<M>, M>(mut self, mut handler: H) -> Error {
+        logging::init();
         let mut client = Client::new(&self.settings.config.endpoint);
         self.warn_about_concurrency();
         Error::Api(serve(&mut self.settings, &mut client, &mut handler))
@@ -98,16 +104,11 @@ impl Runtime {
         I: FnOnce() -> Result<H, Diagnostic>,
         H: Handler<M>,
     {
+        logging::init();
         let mut client = Client::new(&self.settings.config.endpoint);
         let built = match catch_unwind(AssertUnwindSafe(init)) {
             Ok(built) => built,
-            Err(payload) => {
-                let message = crate::deferred::panic_message(payload.as_ref());
-                Err(Diagnostic::new(
-                    "Runtime.InitPanic",
-                    format!("init panicked: {message}"),
-                ))
-            }
+            Err(payload) => Err(crate::panic::init_panic(payload.as_ref())),
         };
         let mut handler = match built {
             Ok(handler) => handler,
@@ -139,12 +140,13 @@ impl Runtime {
     }
 }
 
-/// Runs a Lambda function: installs the Lambda logger, reads the environment, runs `init`
-/// once, then serves events forever with the handler `init` returned.
+/// Runs a Lambda function: installs the Lambda logger ([`crate::logging`], unless a logger
+/// is installed already), reads the environment, runs `init` once, then serves events
+/// forever with the handler `init` returned.
 ///
 /// Never returns. On a fatal error — missing `AWS_LAMBDA_RUNTIME_API`, a failed init (posted
-/// to `/init/error` first), a Runtime API failure — it prints one line to stderr and exits
-/// with status 1.
+/// to `/init/error` first), a Runtime API failure — it prints one line to stderr (the error
+/// and each of its causes once, in the function's log format) and exits with status 1.
 ///
 /// ```no_run
 /// use coda_lambda::{Context, Reply};
@@ -160,9 +162,9 @@ impl Runtime {
 ///     coda_lambda::start(|| {
 ///         let limit: u64 = std::env::var("LIMIT_CENTS").unwrap_or("10000".into()).parse()?;
 ///         Ok(move |order: Order, ctx: &mut Context| {
-///             ctx.after(|job| log::info!("done in {:?}", job.elapsed()));
+///             ctx.after(|d| log::info!("done in {:?}", d.elapsed()));
 ///             let receipt = Receipt { accepted: order.cents < limit, id: order.id };
-///             Ok(Reply::new(receipt).after(|job| log::info!("{} answered", job.request_id())))
+///             Ok(Reply::new(receipt).after_success(|d| log::info!("{} answered", d.request_id())))
 ///         })
 ///     })
 /// }
@@ -172,27 +174,69 @@ where
     I: FnOnce() -> Result<H, Diagnostic>,
     H: Handler<M>,
 {
-    let logger = LambdaLogger::from_env();
-    let format = logger.format();
-    logger.install();
+    logging::init();
     let error = match Runtime::from_env() {
         Ok(runtime) => runtime.start(init),
         Err(e) => Error::Config(e),
     };
-    // One line, in the format Lambda parses: JSON when the function logs JSON.
-    let message = format!("coda: {error}");
-    match format {
-        LogFormat::Json => {
-            let mut line = String::new();
-            LambdaLogger::new(format, log::LevelFilter::Error).format_line(
-                log::Level::Error,
-                &message,
-                None,
-                &mut line,
-            );
-            eprintln!("{line}");
-        }
-        LogFormat::Text => eprintln!("{message}"),
-    }
+    let message = format!("coda-lambda: {}", chain(&error));
+    // One line, in the format Lambda parses: JSON when the function logs JSON, the bare
+    // message otherwise (it reads best at a terminal).
+    let mut stderr = std::io::stderr().lock();
+    let _ = match LogFormat::from_env() {
+        LogFormat::Json => logging::write_line(
+            &mut stderr,
+            LogFormat::Json,
+            std::time::SystemTime::now(),
+            log::Level::Error,
+            &format_args!("{message}"),
+            None,
+        ),
+        LogFormat::Text => writeln!(stderr, "{message}"),
+    };
+    drop(stderr);
     std::process::exit(1)
+}
+
+/// `error` and each of its causes, once each, joined with `: `: the one printer of the
+/// error chain (every `Display` in the crate says only its own layer).
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ApiError, Operation};
+
+    /// A three-level chain prints each level once, outermost first.
+    #[test]
+    fn error_chain_prints_each_cause_once() {
+        let error = Error::Api(ApiError::Transport {
+            operation: Operation::Next,
+            source: Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "connection refused",
+            )),
+        });
+        let text = chain(&error);
+        assert_eq!(
+            text,
+            "runtime API failure: GET /2018-06-01/runtime/invocation/next did not complete: connection refused"
+        );
+        for part in [
+            "runtime API failure",
+            "invocation/next",
+            "connection refused",
+        ] {
+            assert_eq!(text.matches(part).count(), 1, "{part} in {text}");
+        }
+    }
 }

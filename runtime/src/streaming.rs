@@ -12,98 +12,60 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
+use crate::Diagnostic;
 use crate::protocol;
-use crate::{Diagnostic, Reply};
 
 type WriteFn = Box<dyn FnOnce(&mut ResponseStream) -> Result<(), Diagnostic>>;
 
-/// The body of a streamed [`Reply`]: an optional HTTP-integration prelude and the writer.
+/// The body of a streamed `Reply`: an optional HTTP-integration prelude and the writer.
 pub(crate) struct StreamBody {
     pub(crate) prelude: Option<Vec<u8>>,
     pub(crate) write: WriteFn,
 }
 
-impl Reply {
-    /// A streamed response: `f` writes the body through a [`ResponseStream`], and each write
-    /// reaches the caller as it happens (`application/octet-stream` unless set otherwise).
-    ///
-    /// An `Err` before the first byte is reported like any handler error; after it, the
-    /// stream ends with Lambda's error trailers and the caller sees the error.
-    ///
-    /// ```
-    /// use std::io::Write;
-    /// let reply = coda_lambda::Reply::stream(|out| -> std::io::Result<()> {
-    ///     for i in 0..3 {
-    ///         writeln!(out, "line {i}")?;
-    ///     }
-    ///     Ok(())
-    /// });
-    /// # let _ = reply;
-    /// ```
-    pub fn stream<F, E>(f: F) -> Reply
+impl StreamBody {
+    /// A body that `f` writes, after `prelude` (the HTTP-integration head) when there is one.
+    pub(crate) fn new<F, E>(prelude: Option<Vec<u8>>, f: F) -> StreamBody
     where
         F: FnOnce(&mut ResponseStream) -> Result<(), E> + 'static,
         E: Into<Diagnostic>,
     {
-        let write: WriteFn = Box::new(move |out| f(out).map_err(Into::into));
-        Reply::with_body(crate::reply::Body::Stream(StreamBody {
-            prelude: None,
-            write,
-        }))
-        .content_type("application/octet-stream")
+        StreamBody {
+            prelude,
+            write: Box::new(move |out| f(out).map_err(Into::into)),
+        }
     }
+}
 
-    /// A streamed HTTP response for Function URLs and API Gateway in streaming mode (§5.3):
-    /// `head` gives the status and headers (`Set-Cookie` headers travel as `cookies`), then
-    /// `f` writes the body.
-    ///
-    /// ```
-    /// use std::io::Write;
-    /// let head = http::Response::builder()
-    ///     .status(200)
-    ///     .header("content-type", "text/html")
-    ///     .body(())
-    ///     .unwrap();
-    /// let reply = coda_lambda::Reply::stream_http(head, |out| out.write_all(b"<h1>hi</h1>"));
-    /// # let _ = reply;
-    /// ```
-    pub fn stream_http<F, E>(head: http::Response<()>, f: F) -> Reply
-    where
-        F: FnOnce(&mut ResponseStream) -> Result<(), E> + 'static,
-        E: Into<Diagnostic>,
-    {
-        let mut headers = serde_json::Map::new();
-        let mut cookies = Vec::new();
-        for (name, value) in head.headers() {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            if name == http::header::SET_COOKIE {
-                cookies.push(serde_json::Value::String(value));
-            } else if let Some(serde_json::Value::String(existing)) = headers.get_mut(name.as_str())
-            {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            } else {
-                headers.insert(name.as_str().to_owned(), serde_json::Value::String(value));
-            }
+/// The HTTP-integration prelude of a streamed HTTP response (§5.3): the status, headers and
+/// cookies of `head` as JSON, then the 8-NUL separator ([`protocol::HTTP_PRELUDE_SEPARATOR`]).
+pub(crate) fn http_prelude(head: &http::Response<()>) -> Vec<u8> {
+    let mut headers = serde_json::Map::new();
+    let mut cookies = Vec::new();
+    for (name, value) in head.headers() {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == http::header::SET_COOKIE {
+            cookies.push(serde_json::Value::String(value));
+        } else if let Some(serde_json::Value::String(existing)) = headers.get_mut(name.as_str()) {
+            existing.push_str(", ");
+            existing.push_str(&value);
+        } else {
+            headers.insert(name.as_str().to_owned(), serde_json::Value::String(value));
         }
-        if !headers.contains_key("content-type") {
-            headers.insert("content-type".into(), "application/octet-stream".into());
-        }
-        let prelude = serde_json::json!({
-            "statusCode": head.status().as_u16(),
-            "headers": headers,
-            "cookies": cookies,
-        });
-        let mut prelude = serde_json::to_vec(&prelude).unwrap_or_default();
-        // JSON text escapes control characters, so the prelude never holds a NUL itself.
-        prelude.extend_from_slice(&[0u8; 8]);
-        let write: WriteFn = Box::new(move |out| f(out).map_err(Into::into));
-        Reply::with_body(crate::reply::Body::Stream(StreamBody {
-            prelude: Some(prelude),
-            write,
-        }))
-        .content_type(protocol::HTTP_INTEGRATION_CONTENT_TYPE)
     }
+    if !headers.contains_key("content-type") {
+        headers.insert("content-type".into(), "application/octet-stream".into());
+    }
+    let prelude = serde_json::json!({
+        "statusCode": head.status().as_u16(),
+        "headers": headers,
+        "cookies": cookies,
+    });
+    // A `Value` of strings and numbers always serializes; JSON text escapes control
+    // characters, so the prelude never holds a NUL itself.
+    let mut prelude = serde_json::to_vec(&prelude).unwrap_or_default();
+    prelude.extend_from_slice(&protocol::HTTP_PRELUDE_SEPARATOR);
+    prelude
 }
 
 /// Where a streamed handler writes its body. Each `write` is sent as one HTTP chunk.
@@ -162,7 +124,7 @@ impl ResponseStream {
                  {}: streaming\r\nTransfer-Encoding: chunked\r\nTrailer: {}, {}\r\n",
                 self.target.path,
                 self.target.authority,
-                crate::USER_AGENT,
+                protocol::USER_AGENT,
                 self.target.content_type,
                 protocol::RESPONSE_MODE,
                 protocol::FUNCTION_ERROR_TYPE,

@@ -1,30 +1,35 @@
-//! RFC 3339 UTC timestamps with millisecond precision, for log lines (`runtime-api.md` §7.9).
+//! RFC 3339 UTC timestamps with millisecond precision, for log lines
+//! (`docs/runtime-api.md` §7.9).
 
+use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Formats `time` as `YYYY-MM-DDTHH:MM:SS.mmmZ` into `out`. Times before 1970 print as the
-/// epoch: the wall clock of a Lambda sandbox never goes there.
-pub(crate) fn write_rfc3339(time: SystemTime, out: &mut String) {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs();
-    let millis = since.subsec_millis();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    use std::fmt::Write;
-    // Writing to a String cannot fail.
-    let _ = write!(
-        out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    );
+/// `time` displayed as `YYYY-MM-DDTHH:MM:SS.mmmZ`. Times before 1970 display as the epoch:
+/// the wall clock of a Lambda sandbox never goes there.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Rfc3339(pub(crate) SystemTime);
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let secs = since.as_secs();
+        let days = (secs / 86_400) as i64;
+        let rem = secs % 86_400;
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            rem / 3600,
+            rem / 60 % 60,
+            rem % 60,
+            since.subsec_millis()
+        )
+    }
 }
 
 /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -43,9 +48,7 @@ mod tests {
     use std::time::Duration;
 
     fn at(ms: u64) -> String {
-        let mut s = String::new();
-        write_rfc3339(UNIX_EPOCH + Duration::from_millis(ms), &mut s);
-        s
+        Rfc3339(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
     }
 
     /// Known instants, including a leap day and the end of a century.

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Instant;
 
-use crate::deferred::{TaskFn, TaskOutcome, report_late, run_isolated};
-use crate::job::Job;
+use crate::deferred::{Deferred, DeferredOutcome};
+use crate::task::{TaskFn, report_late, run_isolated};
 
-type Order = (TaskFn, Arc<Job>, &'static str);
+type Order = (TaskFn, Arc<Deferred>, &'static str);
 
 pub(crate) struct Worker {
     orders: Sender<Order>,
-    outcomes: Receiver<TaskOutcome>,
+    outcomes: Receiver<DeferredOutcome>,
 }
 
 impl Worker {
@@ -26,13 +26,13 @@ impl Worker {
         let spawned = std::thread::Builder::new()
             .name("coda-deferred".into())
             .spawn(move || {
-                for (run, job, label) in inbox {
-                    crate::logger::set_request_id(Some(job.request_id.clone()));
-                    let outcome = run_isolated(run, &job);
+                for (run, deferred, label) in inbox {
+                    crate::logging::set_request_id(Some(deferred.request_id.clone()));
+                    let outcome = run_isolated(run, &deferred);
                     if outbox.send(outcome.clone()).is_err() {
-                        report_late(&job, label, &outcome);
+                        report_late(&deferred, label, &outcome);
                     }
-                    crate::logger::set_request_id(None);
+                    crate::logging::set_request_id(None);
                 }
             });
         if let Err(e) = spawned {
@@ -43,10 +43,15 @@ impl Worker {
     }
 
     /// Runs one closure and waits for it until the budget is spent.
-    pub(crate) fn run(&mut self, run: TaskFn, job: Arc<Job>, label: &'static str) -> TaskOutcome {
-        let budget_end = job.budget_end;
-        if self.orders.send((run, job, label)).is_err() {
-            return TaskOutcome::Failed("the deferred-work thread is not running".into());
+    pub(crate) fn run(
+        &mut self,
+        run: TaskFn,
+        deferred: Arc<Deferred>,
+        label: &'static str,
+    ) -> DeferredOutcome {
+        let budget_end = deferred.budget_end;
+        if self.orders.send((run, deferred, label)).is_err() {
+            return DeferredOutcome::Failed("the deferred-work thread is not running".into());
         }
         let received = match budget_end {
             Some(end) => self
@@ -59,9 +64,9 @@ impl Worker {
         };
         match received {
             Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => TaskOutcome::Overran,
+            Err(RecvTimeoutError::Timeout) => DeferredOutcome::Overran,
             Err(RecvTimeoutError::Disconnected) => {
-                TaskOutcome::Failed("the deferred-work thread ended unexpectedly".into())
+                DeferredOutcome::Failed("the deferred-work thread ended unexpectedly".into())
             }
         }
     }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use coda_emulator::{Emulator, Ending, Invoke};
-use coda_lambda::{Context, Diagnostic, InvocationResult, Reply};
+use coda_lambda::{Context, Deferred, Diagnostic, Reply};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, serve, serve_with};
@@ -65,12 +65,12 @@ fn deferred_work_runs_in_registration_order() {
     let served = serve(move |_: Value, ctx: &mut Context| {
         let push = |n: u32| {
             let log = log.clone();
-            move |_: &coda_lambda::Job| log.lock().unwrap().push(n)
+            move |_: &Deferred| log.lock().unwrap().push(n)
         };
         ctx.after(push(1));
         ctx.after_success(push(2));
         ctx.after(push(3));
-        Ok::<_, Diagnostic>(Reply::new(()).after(push(4)).after(push(5)))
+        Ok::<_, Diagnostic>(Reply::new(()).after(push(4)).after_success(push(5)))
     });
     served
         .emulator
@@ -103,7 +103,7 @@ fn deferred_failures_are_isolated() {
     assert_eq!((answer.status, answer.is_error()), (202, false));
     pending.finished(LIMIT).unwrap();
     let report = served.report();
-    assert_eq!(report.result, InvocationResult::Succeeded);
+    assert_eq!(report.error, None);
     let d = report.deferred;
     assert_eq!(
         (d.ran, d.failed, d.panicked, d.skipped, d.overran),
@@ -235,7 +235,10 @@ fn spawned_work_is_joined_before_next() {
         let release = release_rx.lock().unwrap().take().unwrap();
         let done = done.clone();
         ctx.spawn(move |job| {
-            assert!(job.result().is_none(), "spawned work starts before the end");
+            assert!(
+                job.error().is_none() && job.answered_after().is_none(),
+                "spawned work starts before the end"
+            );
             started.send(()).unwrap();
             release.recv_timeout(LIMIT).map_err(|_| "never released")?;
             *done.lock().unwrap() = Some(Instant::now());
@@ -263,7 +266,8 @@ fn spawned_work_is_joined_before_next() {
 }
 
 /// Work registered for failure runs after an error was posted (and sees it); success-only work
-/// is skipped as not applicable; work for both runs.
+/// does not apply then (not run, and not counted as skipped); work for both runs. The same
+/// three words on the `Reply`.
 #[test]
 fn after_error_work_runs_only_after_failures() {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -286,7 +290,11 @@ fn after_error_work_runs_only_after_failures() {
         if event["fail"] == true {
             return Err(Diagnostic::new("Function.OrderRejected", "too big"));
         }
-        Ok(json!("ok"))
+        let (a, b, c) = (log.clone(), log.clone(), log.clone());
+        Ok(Reply::new("ok")
+            .after(move |_| a.lock().unwrap().push("reply-always".to_owned()))
+            .after_success(move |_| b.lock().unwrap().push("reply-success".to_owned()))
+            .after_error(move |_| c.lock().unwrap().push("reply-error".to_owned())))
     });
     served
         .emulator
@@ -294,21 +302,25 @@ fn after_error_work_runs_only_after_failures() {
         .finished(LIMIT)
         .unwrap();
     let failed = served.report();
-    assert_eq!((failed.deferred.ran, failed.deferred.skipped), (2, 1));
+    assert_eq!((failed.deferred.ran, failed.deferred.skipped), (2, 0));
+    assert_eq!(failed.deferred.total(), 2);
     served
         .emulator
         .invoke(Invoke::json(&json!({})))
         .finished(LIMIT)
         .unwrap();
     let succeeded = served.report();
-    assert_eq!((succeeded.deferred.ran, succeeded.deferred.skipped), (2, 1));
+    assert_eq!((succeeded.deferred.ran, succeeded.deferred.skipped), (4, 0));
+    assert!(succeeded.deferred.all_ran());
     assert_eq!(
         *seen.lock().unwrap(),
         [
             "error:Function.OrderRejected",
             "always:true",
             "success",
-            "always:false"
+            "always:false",
+            "reply-always",
+            "reply-success"
         ]
     );
     served.shutdown();
@@ -336,7 +348,10 @@ fn after_error_work_runs_when_the_answer_is_refused() {
         .finished(LIMIT)
         .unwrap();
     let report = served.report();
-    assert!(matches!(report.result, InvocationResult::Failed(_)));
+    assert_eq!(
+        report.error.map(|e| e.error_type().to_owned()).as_deref(),
+        Some("Function.ResponseSizeTooLarge")
+    );
     assert_eq!((report.deferred.ran, report.deferred.panicked), (1, 0));
     served.shutdown();
 }

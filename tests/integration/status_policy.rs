@@ -101,7 +101,7 @@ fn server_error_on_response_stops_the_loop() {
         matches!(&error, Error::Api(ApiError::Status { status: 500, .. })),
         "{error:?}"
     );
-    let text = error.to_string();
+    let text = crate::support::chain(&error);
     assert!(text.contains("/response") && text.contains("500"), "{text}");
 }
 
@@ -113,7 +113,8 @@ fn server_error_on_error_stops_the_loop() {
         .emulator
         .invoke(Invoke::json(&json!({"fail": true})).answer_status(500));
     let error = served.stopped();
-    assert!(error.to_string().contains("/error: status 500"), "{error}");
+    let text = crate::support::chain(&error);
+    assert!(text.contains("/error: status 500"), "{text}");
 }
 
 /// §9 #3: a connection dropped while answering is a transport failure: the loop stops.
@@ -140,7 +141,7 @@ fn non_200_next_stops_with_status_and_body() {
             body: br#"{"errorType":"InvalidStateTransition","errorMessage":"no"}"#.to_vec(),
         });
         let error = served.stopped();
-        let text = error.to_string();
+        let text = crate::support::chain(&error);
         assert!(
             text.contains(&format!("status {status}")) && text.contains("InvalidStateTransition"),
             "{text}"
@@ -161,7 +162,7 @@ fn next_without_request_id_stops_without_polling_again() {
         matches!(&error, Error::Api(ApiError::MissingRequestId)),
         "{error:?}"
     );
-    assert!(error.to_string().contains("Lambda-Runtime-Aws-Request-Id"));
+    assert!(crate::support::chain(&error).contains("Lambda-Runtime-Aws-Request-Id"));
     assert_eq!(served.emulator.next_calls(), 1, "no second /next");
     assert_eq!(served.emulator.answer_posts(), 0, "nothing posted");
 }
@@ -193,7 +194,8 @@ fn refused_first_connection_stops_after_retrying() {
         matches!(&error, Error::Api(ApiError::Transport { .. })),
         "{error:?}"
     );
-    assert!(error.to_string().contains("/next"), "{error}");
+    let text = crate::support::chain(&error);
+    assert!(text.contains("/next"), "{text}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "the retry is bounded"

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use coda_emulator::Invoke;
-use coda_lambda::{Context, Diagnostic, InvocationResult, Reply};
+use coda_lambda::{Context, Diagnostic, Reply};
 use serde_json::{Value, json};
 
 use crate::support::{LIMIT, serve};
@@ -61,7 +61,7 @@ fn streamed_body_arrives_whole() {
         Some("streaming")
     );
     assert_eq!(answer.header("transfer-encoding"), Some("chunked"));
-    assert_eq!(served.report().result, InvocationResult::Succeeded);
+    assert_eq!(served.report().error, None);
     served.shutdown();
 }
 
@@ -87,10 +87,10 @@ fn mid_stream_errors_are_trailers() {
         .unwrap();
     let decoded: Value = serde_json::from_slice(&crate::support::base64_decode(&body.1)).unwrap();
     assert_eq!(decoded["errorMessage"], "failed after three chunks");
-    assert!(matches!(
-        served.report().result,
-        InvocationResult::Failed(_)
-    ));
+    assert_eq!(
+        served.report().error.map(|e| e.error_type().to_owned()),
+        Some("Function.StreamBroke".to_owned())
+    );
     served.shutdown();
 }
 

@@ -10,6 +10,19 @@ use std::time::Duration;
 use coda_emulator::{Emulator, EmulatorBuilder};
 use coda_lambda::{Handler, InvocationReport, Runtime};
 
+/// An error and its causes, `: `-joined, as `coda_lambda::start` prints them (each layer's
+/// `Display` says only its own part).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Standard base64 of `bytes`.
 pub fn base64_encode(bytes: impl AsRef<[u8]>) -> String {
     base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes)
@@ -49,7 +62,7 @@ where
     H: Handler<M> + Send + 'static,
     M: 'static,
 {
-    coda_lambda::LambdaLogger::from_env().install();
+    coda_emulator::testing::init_logger();
     let emulator = emulator.start().expect("emulator binds 127.0.0.1:0");
     let (tx, reports) = mpsc::channel();
     let runtime = runtime(
