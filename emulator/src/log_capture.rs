@@ -1,6 +1,6 @@
-//! Log lines kept for tests: the target of the logger [`crate::testing::init_logger`]
+//! Log lines kept for tests: the target of the logger `testing::init_logger`
 //! installs. A line that carries a watched request id is kept for whoever watches it (an
-//! [`crate::testing::Outcome`]); every other line goes through `eprint!`, which the Rust test
+//! `testing::Outcome`); every other line goes through `eprint!`, which the Rust test
 //! harness captures, so a passing test run prints nothing and a failing test shows its lines.
 
 use std::io::{self, Write};
