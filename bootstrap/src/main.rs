@@ -2,7 +2,8 @@
 //!
 //! `coda run` runs a function under the emulator, `coda invoke` invokes it,
 //! `coda package` checks a compiled binary against Lambda's `provided.al2023`
-//! runtime and writes the zip to deploy. `main` stays thin: parse the arguments, run the command, and on failure
+//! runtime and writes the zip to deploy, `coda --version` prints the version.
+//! `main` stays thin: parse the arguments, run the command, and on failure
 //! print the error once, on one line with its causes
 //! ([`error::report_line`]), and exit with 2 (usage) or 1 (anything else).
 
@@ -51,6 +52,7 @@ fn run() -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::Help => stdout.write_all(cli::USAGE.as_bytes()),
+        Command::Version => writeln!(stdout, "coda {}", env!("CARGO_PKG_VERSION")),
         Command::Package(args) => {
             let report = package::package(&args)?;
             write!(stdout, "{report}")

@@ -217,6 +217,24 @@ fn closed_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// `coda --version` and `coda -V` print `coda <version>` on stdout and exit 0; the usage text
+/// lists the flag.
+#[test]
+fn version_prints_the_version() {
+    for flag in ["--version", "-V"] {
+        let finished = run_coda([flag]);
+        assert_eq!(finished.code, Some(0), "{finished:#?}");
+        assert_eq!(
+            finished.stdout,
+            format!("coda {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+        assert_eq!(finished.stderr, "", "{flag}");
+    }
+    assert!(run_coda(["--help"]).stdout.contains("coda --version | -V"));
+    assert_usage_error(&run_coda(["--version=2"]), "`--version` takes no value");
+}
+
 /// `coda --help` prints the usage on stdout and exits 0.
 #[test]
 fn help_prints_usage() {
