@@ -35,6 +35,8 @@ usage:
       The zip goes to ./<binary name>.zip unless -o says otherwise.
   coda help | --help | -h
       Print this help.
+  coda --version | -V
+      Print the version.
 ";
 
 /// What the user asked for.
@@ -42,6 +44,8 @@ usage:
 pub enum Command {
     /// Print the help text.
     Help,
+    /// Print `coda <version>`.
+    Version,
     /// Check a binary and write its deployable zip.
     Package(PackageArgs),
     /// Run a function under the emulator.
@@ -202,6 +206,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
         Some(Arg::Flag(flag, inline)) if flag == "-h" || flag == "--help" => {
             no_value(&flag, inline)?;
             Ok(Command::Help)
+        }
+        Some(Arg::Flag(flag, inline)) if flag == "-V" || flag == "--version" => {
+            no_value(&flag, inline)?;
+            Ok(Command::Version)
         }
         Some(Arg::Flag(flag, _)) => Err(UsageError::new(format!("unknown option `{flag}`"))),
         Some(Arg::Positional(command)) => match command.to_str() {
@@ -590,6 +598,22 @@ mod tests {
         ] {
             assert_eq!(parse_strs(args), Ok(Command::Help), "{args:?}");
         }
+    }
+
+    /// `--version` and `-V` ask for the version, and take no value.
+    #[test]
+    fn version_forms() {
+        for args in [&["--version"][..], &["-V"]] {
+            assert_eq!(parse_strs(args), Ok(Command::Version), "{args:?}");
+        }
+        assert_eq!(
+            parse_strs(&["--version=1"]).unwrap_err().message,
+            "`--version` takes no value"
+        );
+        assert_eq!(
+            parse_strs(&["-v"]).unwrap_err().message,
+            "unknown option `-v`"
+        );
     }
 
     /// Mistakes give one line naming the problem, with the usage hint.

@@ -2,8 +2,11 @@
 //! and [`Error`], the top-level error that `main` prints and turns into the
 //! exit status (2 for a usage mistake, 1 for anything else).
 //!
-//! Each message is one line that names the file, says what is wrong and
-//! what to do about it; an underlying I/O error is kept as the `source()`.
+//! Each message is one line that names the file or the operation, says what
+//! is wrong and what to do about it, and says only that: the cause (an I/O
+//! error, the ELF parser's finding, the emulator's error) is the `source()`,
+//! never part of the message too. [`report_line`] is the one printer: it
+//! walks the chain once, so each layer appears exactly once.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -62,7 +65,7 @@ pub enum PackageError {
     Malformed {
         /// The binary's path.
         path: PathBuf,
-        /// What the parser found wrong.
+        /// What the parser found wrong (the source).
         detail: crate::elf::ElfError,
     },
     /// The binary asks for a program interpreter (dynamic loader) that provided.al2023
@@ -91,7 +94,7 @@ pub enum PackageError {
     TooLarge {
         /// The binary's path.
         path: PathBuf,
-        /// Which limit it exceeds.
+        /// Which limit it exceeds (the source).
         detail: crate::archive::TooLarge,
     },
     /// The output's directory does not exist.
@@ -112,25 +115,13 @@ pub enum PackageError {
     },
 }
 
-/// A short, lowercase reason for a common I/O error, to put in the message
-/// line (the full error follows as the source).
-fn io_reason(error: &io::Error) -> &'static str {
-    match error.kind() {
-        io::ErrorKind::NotFound => "no such file",
-        io::ErrorKind::PermissionDenied => "permission denied",
-        io::ErrorKind::IsADirectory => "it is a directory",
-        _ => "an I/O error occurred",
-    }
-}
-
 impl fmt::Display for PackageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Read { path, source } => write!(
+            Self::Read { path, .. } => write!(
                 f,
-                "cannot read {}: {}; give the path of the compiled binary, e.g. target/x86_64-unknown-linux-gnu/release/<name>",
-                path.display(),
-                io_reason(source)
+                "cannot read {} (give the path of the compiled binary, e.g. target/x86_64-unknown-linux-gnu/release/<name>)",
+                path.display()
             ),
             Self::NotElf { path } => write!(
                 f,
@@ -158,9 +149,9 @@ impl fmt::Display for PackageError {
                 path.display(),
                 machine_name(*machine)
             ),
-            Self::Malformed { path, detail } => write!(
+            Self::Malformed { path, .. } => write!(
                 f,
-                "{} is a damaged or truncated ELF file: {detail}; rebuild it, or check that it was copied whole",
+                "{} is a damaged or truncated ELF file (rebuild it, or check that it was copied whole)",
                 path.display()
             ),
             Self::ForeignInterpreter {
@@ -187,7 +178,7 @@ impl fmt::Display for PackageError {
                 }
                 write!(
                     f,
-                    ". Link against glibc {AL2023_GLIBC} or older (build on Amazon Linux 2023, or with `cargo zigbuild --target <triple>.{AL2023_GLIBC}`), or build a static binary for a musl target"
+                    "; link against glibc {AL2023_GLIBC} or older (build on Amazon Linux 2023, or with `cargo zigbuild --target <triple>.{AL2023_GLIBC}`), or build a static binary for a musl target"
                 )
             }
             Self::WouldOverwriteInput { path } => write!(
@@ -195,22 +186,21 @@ impl fmt::Display for PackageError {
                 "refusing to write the zip over the binary itself ({}); choose another output with -o",
                 path.display()
             ),
-            Self::TooLarge { path, detail } => write!(
+            Self::TooLarge { path, .. } => write!(
                 f,
-                "cannot package {}: {detail}; Lambda accepts at most 250 MB unzipped anyway",
+                "cannot package {} (Lambda accepts at most 250 MB unzipped anyway)",
                 path.display()
             ),
             Self::OutputDirMissing { path, dir, .. } => write!(
                 f,
-                "cannot write {}: directory {} does not exist; create it or choose another output with -o",
+                "cannot write {} (directory {} does not exist: create it or choose another output with -o)",
                 path.display(),
                 dir.display()
             ),
-            Self::Write { path, source } => write!(
+            Self::Write { path, .. } => write!(
                 f,
-                "cannot write {}: {}; check that the path names a file in a writable directory",
-                path.display(),
-                io_reason(source)
+                "cannot write {} (check that the path names a file in a writable directory)",
+                path.display()
             ),
         }
     }
@@ -222,16 +212,16 @@ impl StdError for PackageError {
             Self::Read { source, .. }
             | Self::OutputDirMissing { source, .. }
             | Self::Write { source, .. } => Some(source),
+            Self::Malformed { detail, .. } => Some(detail),
+            Self::TooLarge { detail, .. } => Some(detail),
             Self::NotElf { .. }
             | Self::Not64Bit { .. }
             | Self::BigEndian { .. }
             | Self::NotExecutable { .. }
             | Self::UnsupportedArchitecture { .. }
-            | Self::Malformed { .. }
             | Self::ForeignInterpreter { .. }
             | Self::GlibcTooNew { .. }
-            | Self::WouldOverwriteInput { .. }
-            | Self::TooLarge { .. } => None,
+            | Self::WouldOverwriteInput { .. } => None,
         }
     }
 }
@@ -290,9 +280,10 @@ pub enum RunError {
     Supervise(io::Error),
     /// No command was given (the parser prevents this).
     NoCommand,
-    /// The function could not start, or exited before it was ready.
+    /// The function could not start, or exited before it was ready (the emulator's error is
+    /// the source).
     Function(coda_emulator::ReadyError),
-    /// The emulator stopped while an invocation was pending.
+    /// The emulator stopped while an invocation was pending (the source says how).
     Wait(coda_emulator::WaitError),
 }
 
@@ -304,16 +295,18 @@ impl fmt::Display for RunError {
                 source,
             } if source.kind() == io::ErrorKind::AddrInUse => write!(
                 f,
-                "port {port} is in use (another `coda run`, cargo lambda, or the AWS emulator?): pick another with --port"
+                "the emulator cannot use port {port} (pick another with --port; another `coda run`, cargo lambda or the AWS emulator may hold it)"
             ),
             Self::Listen { port, .. } => match port {
-                Some(port) => write!(f, "cannot listen on 127.0.0.1:{port}"),
-                None => f.write_str("cannot listen on 127.0.0.1"),
+                Some(port) => write!(f, "the emulator cannot start on port {port}"),
+                None => f.write_str("the emulator cannot start"),
             },
             Self::Supervise(_) => f.write_str("cannot start the thread that runs the function"),
             Self::NoCommand => f.write_str("no command to run the function"),
-            Self::Function(error) => error.fmt(f),
-            Self::Wait(error) => write!(f, "the invocation did not complete: {error}"),
+            Self::Function(_) => f.write_str(
+                "the function did not get ready (check the command after `--`, and the function's output above)",
+            ),
+            Self::Wait(_) => f.write_str("the invocation did not complete"),
         }
     }
 }
@@ -322,8 +315,9 @@ impl StdError for RunError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::Listen { source, .. } | Self::Supervise(source) => Some(source),
-            Self::Function(error) => error.source(),
-            Self::Wait(_) | Self::NoCommand => None,
+            Self::Function(error) => Some(error),
+            Self::Wait(error) => Some(error),
+            Self::NoCommand => None,
         }
     }
 }
@@ -343,7 +337,14 @@ pub enum InvokeError {
     Connect {
         /// The URL.
         url: String,
-        /// The error (from the HTTP client).
+        /// The error: the I/O error when the HTTP client had one, else the client's own.
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The answer's body could not be read.
+    Body {
+        /// The URL.
+        url: String,
+        /// The error: the I/O error when the HTTP client had one, else the client's own.
         source: Box<dyn StdError + Send + Sync>,
     },
     /// The invoke API answered with an error status.
@@ -364,7 +365,13 @@ impl fmt::Display for InvokeError {
                 write!(f, "cannot read the event file {}", path.display())
             }
             Self::Connect { url, .. } => {
-                write!(f, "no answer from {url}: is `coda run` running there?")
+                write!(f, "no answer from {url} (is `coda run` running there?)")
+            }
+            Self::Body { url, .. } => {
+                write!(
+                    f,
+                    "cannot read the answer from {url} (did `coda run` stop?)"
+                )
             }
             Self::Status { url, status, body } => {
                 write!(f, "{url} answered {status}: {}", body.trim())
@@ -377,7 +384,7 @@ impl StdError for InvokeError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
             Self::DataFile { source, .. } => Some(source),
-            Self::Connect { source, .. } => Some(source.as_ref()),
+            Self::Connect { source, .. } | Self::Body { source, .. } => Some(source.as_ref()),
             Self::Status { .. } => None,
         }
     }
@@ -408,8 +415,9 @@ impl fmt::Display for Error {
 
 impl StdError for Error {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        // Usage and Package are shown through their own Display, so their
-        // source is theirs, not themselves.
+        // The wrapping variants are transparent: they show the inner error's
+        // Display, so their source is the inner error's source, not the inner
+        // error itself (which would print its message twice).
         match self {
             Self::Usage(error) => error.source(),
             Self::Package(error) => error.source(),
@@ -419,6 +427,20 @@ impl StdError for Error {
             Self::FunctionFailed => None,
         }
     }
+}
+
+/// The one line `main` prints for a failed command: `coda: `, the error, then
+/// each cause down the `source()` chain, joined by `: `. Each layer's message
+/// says only its own part, so each appears exactly once.
+pub fn report_line(error: &dyn StdError) -> String {
+    let mut line = format!("coda: {error}");
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        line.push_str(": ");
+        line.push_str(&next.to_string());
+        cause = next.source();
+    }
+    line
 }
 
 impl From<UsageError> for Error {
@@ -436,23 +458,180 @@ impl From<PackageError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::elf::ElfError;
 
-    /// I/O failures keep the I/O error as their source, and the message
-    /// still names the file and the reason on its own.
+    /// How many times `part` occurs in `line`.
+    fn count(line: &str, part: &str) -> usize {
+        line.matches(part).count()
+    }
+
+    /// A bootstrap error wrapping a bootstrap error wrapping an I/O error: `coda package`'s
+    /// output-write failure under a layer of its own (the shape any future wrapper takes).
+    #[derive(Debug)]
+    struct Layer(PackageError);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("cannot package target/app")
+        }
+    }
+
+    impl StdError for Layer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    /// Three layers, three distinct messages: the printer shows each exactly once, outermost
+    /// first, joined by `: `, on one line.
     #[test]
-    fn read_error_names_file_and_reason() {
-        let error = PackageError::Read {
-            path: "target/app".into(),
-            source: io::Error::from(io::ErrorKind::NotFound),
-        };
-        let message = error.to_string();
-        assert!(
-            message.starts_with("cannot read target/app: no such file; "),
-            "{message}"
+    fn report_line_prints_three_levels_once() {
+        let error = Layer(PackageError::Write {
+            path: "app.zip".into(),
+            source: io::Error::new(io::ErrorKind::PermissionDenied, "permission denied"),
+        });
+        let line = report_line(&error);
+        assert_eq!(
+            line,
+            "coda: cannot package target/app: cannot write app.zip (check that the path names a \
+             file in a writable directory): permission denied"
         );
-        assert!(error.source().is_some());
-        let top = Error::from(error);
-        assert!(top.source().is_some_and(|s| s.is::<io::Error>()));
+        for part in [
+            "cannot package target/app",
+            "cannot write app.zip",
+            "permission denied",
+        ] {
+            assert_eq!(count(&line, part), 1, "{part:?} once in {line}");
+        }
+        assert!(!line.contains('\n'));
+    }
+
+    /// The command's own chains through the transparent top-level [`Error`]: the wrapped
+    /// error's message once, then its cause once.
+    #[test]
+    fn report_line_through_the_top_level_error() {
+        let cases = [
+            (
+                Error::Run(RunError::Listen {
+                    port: Some(9000),
+                    source: io::Error::new(io::ErrorKind::AddrInUse, "address in use"),
+                }),
+                "coda: the emulator cannot use port 9000 (pick another with --port; another \
+                 `coda run`, cargo lambda or the AWS emulator may hold it): address in use",
+            ),
+            (
+                Error::from(PackageError::Read {
+                    path: "target/app".into(),
+                    source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
+                }),
+                "coda: cannot read target/app (give the path of the compiled binary, e.g. \
+                 target/x86_64-unknown-linux-gnu/release/<name>): no such file",
+            ),
+            (
+                Error::from(PackageError::Malformed {
+                    path: "app".into(),
+                    detail: ElfError::Malformed("the string table is empty".into()),
+                }),
+                "coda: app is a damaged or truncated ELF file (rebuild it, or check that it was \
+                 copied whole): the string table is empty",
+            ),
+            (
+                Error::Invoke(InvokeError::DataFile {
+                    path: "event.json".into(),
+                    source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
+                }),
+                "coda: cannot read the event file event.json: no such file",
+            ),
+            (
+                Error::Run(RunError::Wait(coda_emulator::WaitError::Shutdown)),
+                "coda: the invocation did not complete: the emulator was shut down",
+            ),
+            (
+                Error::Stdout(io::Error::new(io::ErrorKind::BrokenPipe, "broken pipe")),
+                "coda: cannot write to standard output: broken pipe",
+            ),
+        ];
+        for (error, expected) in cases {
+            let line = report_line(&error);
+            assert_eq!(line, expected);
+            let mut level: Option<&dyn StdError> = Some(&error);
+            while let Some(this) = level {
+                let text = this.to_string();
+                assert_eq!(count(&line, &text), 1, "{text:?} once in {line}");
+                level = this.source();
+            }
+        }
+    }
+
+    /// Every variant that has a cause returns it as its source, and its message does not
+    /// contain the cause's text.
+    #[test]
+    fn causes_are_sources_not_message_text() {
+        let io_error = || io::Error::other("the-cause-text");
+        let package = [
+            PackageError::Read {
+                path: "a".into(),
+                source: io_error(),
+            },
+            PackageError::OutputDirMissing {
+                path: "d/a.zip".into(),
+                dir: "d".into(),
+                source: io_error(),
+            },
+            PackageError::Write {
+                path: "a.zip".into(),
+                source: io_error(),
+            },
+            PackageError::Malformed {
+                path: "a".into(),
+                detail: ElfError::Malformed("the-cause-text".into()),
+            },
+            PackageError::TooLarge {
+                path: "a".into(),
+                detail: crate::archive::TooLarge {
+                    what: "the-cause-text",
+                    value: 2,
+                    limit: 1,
+                },
+            },
+        ];
+        let run = [
+            RunError::Listen {
+                port: Some(1),
+                source: io_error(),
+            },
+            RunError::Listen {
+                port: None,
+                source: io_error(),
+            },
+            RunError::Supervise(io_error()),
+        ];
+        let invoke = [
+            InvokeError::DataFile {
+                path: "e.json".into(),
+                source: io_error(),
+            },
+            InvokeError::Connect {
+                url: "http://h".into(),
+                source: Box::new(io_error()),
+            },
+            InvokeError::Body {
+                url: "http://h".into(),
+                source: Box::new(io_error()),
+            },
+        ];
+        let errors = package
+            .into_iter()
+            .map(Error::Package)
+            .chain(run.into_iter().map(Error::Run))
+            .chain(invoke.into_iter().map(Error::Invoke))
+            .chain([Error::Stdout(io_error())]);
+        for error in errors {
+            let message = error.to_string();
+            assert!(!message.contains("the-cause-text"), "{message}");
+            let line = report_line(&error);
+            assert_eq!(count(&line, "the-cause-text"), 1, "{line}");
+        }
     }
 
     /// Messages are single lowercase-led lines.

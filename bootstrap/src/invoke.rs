@@ -33,7 +33,7 @@ pub fn invoke(args: &InvokeArgs) -> Result<bool, InvokeError> {
         .send(&payload[..])
         .map_err(|e| InvokeError::Connect {
             url: url.clone(),
-            source: Box::new(e),
+            source: cause(e),
         })?;
     let status = response.status().as_u16();
     let header = |name: &str| {
@@ -50,9 +50,9 @@ pub fn invoke(args: &InvokeArgs) -> Result<bool, InvokeError> {
         .with_config()
         .limit(64 * 1024 * 1024)
         .read_to_vec()
-        .map_err(|e| InvokeError::Connect {
+        .map_err(|e| InvokeError::Body {
             url: url.clone(),
-            source: Box::new(e),
+            source: cause(e),
         })?;
     if !(200..300).contains(&status) {
         return Err(InvokeError::Status {
@@ -74,4 +74,13 @@ pub fn invoke(args: &InvokeArgs) -> Result<bool, InvokeError> {
         let _ = std::io::stderr().write_all(&tail);
     }
     Ok(function_error.is_some())
+}
+
+/// The cause to keep from an HTTP client error: the I/O error itself when there is one
+/// (the client's own message for it only repeats the I/O error's, prefixed with `io: `).
+fn cause(error: ureq::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    match error {
+        ureq::Error::Io(io) => Box::new(io),
+        other => Box::new(other),
+    }
 }

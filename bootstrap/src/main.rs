@@ -2,9 +2,10 @@
 //!
 //! `coda run` runs a function under the emulator, `coda invoke` invokes it,
 //! `coda package` checks a compiled binary against Lambda's `provided.al2023`
-//! runtime and writes the zip to deploy. `main` stays thin: parse the arguments, run the command, and on
-//! failure print the error once, on one line with its causes, and exit with 2 (usage) or 1
-//! (anything else).
+//! runtime and writes the zip to deploy, `coda --version` prints the version.
+//! `main` stays thin: parse the arguments, run the command, and on failure
+//! print the error once, on one line with its causes
+//! ([`error::report_line`]), and exit with 2 (usage) or 1 (anything else).
 
 #![forbid(unsafe_code)]
 #![warn(clippy::missing_docs_in_private_items)]
@@ -26,7 +27,6 @@ mod run;
 #[cfg(test)]
 mod testelf;
 
-use std::error::Error as _;
 use std::io::Write as _;
 use std::process::ExitCode;
 
@@ -39,19 +39,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::FunctionFailed) => ExitCode::FAILURE,
         Err(error) => {
-            // One line: the error, then each cause the message does not already say.
-            let mut line = format!("coda: {error}");
-            let mut source = error.source();
-            while let Some(cause) = source {
-                let cause_text = cause.to_string();
-                if !line.contains(&cause_text) {
-                    line.push_str(": ");
-                    line.push_str(&cause_text);
-                }
-                source = cause.source();
-            }
             // If stderr itself is gone there is nowhere left to report to.
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let _ = writeln!(std::io::stderr().lock(), "{}", error::report_line(&error));
             error.exit_code()
         }
     }
@@ -63,6 +52,7 @@ fn run() -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::Help => stdout.write_all(cli::USAGE.as_bytes()),
+        Command::Version => writeln!(stdout, "coda {}", env!("CARGO_PKG_VERSION")),
         Command::Package(args) => {
             let report = package::package(&args)?;
             write!(stdout, "{report}")

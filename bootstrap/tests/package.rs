@@ -71,12 +71,13 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Asserts that `coda` failed with status `code` and a message line that
+/// Asserts that `coda` failed with status `code` and one message line that
 /// contains every one of `expected`; returns that line.
 fn assert_refused(output: &Output, code: i32, expected: &[&str]) -> String {
     let err = stderr(output);
     assert_eq!(output.status.code(), Some(code), "stderr: {err}");
     assert!(!err.contains("panicked"), "coda panicked: {err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
     let line = err.lines().next().unwrap_or_default().to_owned();
     assert!(line.starts_with("coda: "), "{err}");
     for part in expected {
@@ -278,21 +279,22 @@ fn refuses_a_text_file() {
     assert!(!zip.exists());
 }
 
-/// A missing file is refused with its path and the reason, and the OS error
-/// follows as the cause, on the same line.
+/// A missing file is refused with its path and what to give instead, and the
+/// OS error follows once as the cause, on the same line.
 #[test]
 fn refuses_a_missing_file() {
     let dir = scratch("missing");
     let missing = dir.join("no-such-binary");
     let output = package(&missing, &dir.join("out.zip"));
-    assert_refused(
-        &output,
-        1,
-        &[&missing.display().to_string(), "no such file"],
+    let line = assert_refused(&output, 1, &[]);
+    assert_eq!(
+        line,
+        format!(
+            "coda: cannot read {} (give the path of the compiled binary, e.g. \
+             target/x86_64-unknown-linux-gnu/release/<name>): No such file or directory (os error 2)",
+            missing.display()
+        )
     );
-    let text = stderr(&output);
-    assert!(text.contains("os error"), "{text}");
-    assert_eq!(text.lines().count(), 1, "{text}");
 }
 
 /// Truncated copies of a real ELF are refused as damaged, naming the file,
@@ -303,11 +305,21 @@ fn refuses_truncated_elf_files() {
     let bytes = fs::read(CODA).unwrap();
     for len in [5, 40, 64, 300, 4096, bytes.len() / 2, bytes.len() - 1] {
         let file = write_file(&dir, &format!("cut-{len}"), &bytes[..len]);
-        assert_refused(
+        let line = assert_refused(
             &package(&file, &dir.join("out.zip")),
             1,
-            &[&file.display().to_string(), "damaged or truncated ELF file"],
+            &[&format!(
+                "coda: {} is a damaged or truncated ELF file (rebuild it, or check that it was \
+                 copied whole): ",
+                file.display()
+            )],
         );
+        // The parser's finding follows once, as the cause: what runs past the end.
+        assert!(
+            line.ends_with(&format!("runs past the end of the file ({len} bytes)")),
+            "{line}"
+        );
+        assert_eq!(line.matches("past the end").count(), 1, "{line}");
     }
 }
 
@@ -400,10 +412,12 @@ fn refuses_an_output_directory_that_does_not_exist() {
     assert_refused(
         &package(Path::new(CODA), &zip),
         1,
-        &[
-            &format!("cannot write {}", zip.display()),
-            &format!("directory {} does not exist", missing.display()),
-        ],
+        &[&format!(
+            "coda: cannot write {} (directory {} does not exist: create it or choose another \
+             output with -o): No such file or directory (os error 2)",
+            zip.display(),
+            missing.display()
+        )],
     );
 }
 
