@@ -1,5 +1,5 @@
 //! The Runtime API client: one ureq agent, one keep-alive connection, one method per endpoint
-//! (`runtime-api.md` §2–§4).
+//! (`docs/runtime-api.md` §2–§4).
 //!
 //! Policy, decided here and nowhere else (§3.3, §9):
 //! - `/next`: no timeout (the call blocks until an event arrives and the process may be

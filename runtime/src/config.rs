@@ -1,4 +1,4 @@
-//! [`Config`]: what the Lambda environment tells the runtime (`runtime-api.md` §1).
+//! [`Config`]: what the Lambda environment tells the runtime (`docs/runtime-api.md` §1).
 //!
 //! Built through a lookup function (the process environment in production, a map in tests),
 //! so nothing here reads global state behind the caller's back. Only

@@ -115,7 +115,7 @@ impl Context {
     }
 
     /// Time left until the deadline: zero once it has passed, `Duration::MAX` when the
-    /// Runtime API sent no usable deadline (some local emulators, `runtime-api.md` §9 #6).
+    /// Runtime API sent no usable deadline (some local emulators, `docs/runtime-api.md` §9 #6).
     pub fn remaining(&self) -> Duration {
         match self.deadline_at {
             Some(at) => at.saturating_duration_since(Instant::now()),
@@ -261,7 +261,7 @@ impl std::fmt::Debug for Context {
 }
 
 /// Parses an optional JSON header leniently: invalid JSON is logged and treated as absent
-/// (`runtime-api.md` §9 #7), never a failure of the invocation.
+/// (`docs/runtime-api.md` §9 #7), never a failure of the invocation.
 fn parse_json<T: serde::de::DeserializeOwned>(raw: Option<&str>, header: &str) -> Option<T> {
     let raw = raw?;
     match serde_json::from_str(raw) {

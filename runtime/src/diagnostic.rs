@@ -1,4 +1,4 @@
-//! [`Diagnostic`]: what a failed invocation reports to `/error` (`runtime-api.md` §4.1).
+//! [`Diagnostic`]: what a failed invocation reports to `/error` (`docs/runtime-api.md` §4.1).
 //!
 //! Any error a handler returns becomes a `Diagnostic` through `?`: every type that converts
 //! into `Box<dyn Error + Send + Sync>` (all `Send + Sync` errors, `String`, `&str`, boxed

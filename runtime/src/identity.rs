@@ -1,4 +1,4 @@
-//! Mobile-SDK client context and Cognito identity, parsed leniently (`runtime-api.md` §2.2,
+//! Mobile-SDK client context and Cognito identity, parsed leniently (`docs/runtime-api.md` §2.2,
 //! §9 #7): key case varies (`Client` / `client`), `custom` and `env` values may be any JSON,
 //! scalars where strings are expected are taken as their text, and `null` is empty.
 

@@ -1,4 +1,4 @@
-//! [`Invocation`]: what `GET /next` returned, read leniently (`runtime-api.md` §2.2, §9).
+//! [`Invocation`]: what `GET /next` returned, read leniently (`docs/runtime-api.md` §2.2, §9).
 //!
 //! Header problems never stop the loop: a missing or invalid deadline means "no deadline",
 //! a missing ARN is empty, empty optional headers are absent (§2.2, §9 #6–#7). What was

@@ -1,6 +1,6 @@
 //! Runtime API header names and paths, shared by the client and the emulator.
 //!
-//! One set of constants for both halves of the protocol (`runtime-api.md` §2–§5), so the
+//! One set of constants for both halves of the protocol (`docs/runtime-api.md` §2–§5), so the
 //! client and the emulator cannot disagree about the wire format. Names are lowercase: HTTP
 //! header names are case-insensitive (§0) and the `http` crate stores them lowercase.
 

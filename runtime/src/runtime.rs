@@ -98,7 +98,7 @@ impl Runtime {
     }
 
     /// Runs `init` once, then serves events with the handler it built. An init error or
-    /// panic is posted to `/init/error` and returned (`runtime-api.md` §4.2).
+    /// panic is posted to `/init/error` and returned (`docs/runtime-api.md` §4.2).
     pub fn start<I, H, M>(mut self, init: I) -> Error
     where
         I: FnOnce() -> Result<H, Diagnostic>,

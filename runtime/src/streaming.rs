@@ -1,4 +1,4 @@
-//! Streamed responses (`runtime-api.md` §5): a chunked `POST /response` on a connection of
+//! Streamed responses (`docs/runtime-api.md` §5): a chunked `POST /response` on a connection of
 //! its own, written as the handler produces bytes, with real HTTP trailers for an error
 //! raised mid-stream.
 //!

@@ -1,5 +1,5 @@
 //! Publishing the X-Ray trace id as `_X_AMZN_TRACE_ID` with flat memory
-//! (`runtime-api.md` §2.3, §9 #21).
+//! (`docs/runtime-api.md` §2.3, §9 #21).
 //!
 //! Lambda asks OS-only runtimes to put each invocation's `Lambda-Runtime-Trace-Id` in the
 //! `_X_AMZN_TRACE_ID` environment variable, where AWS SDKs look for it. The obvious way,

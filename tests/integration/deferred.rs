@@ -1,4 +1,4 @@
-//! Deferred and spawned work (the contract in `coda_lambda::deferred`; `runtime-api.md` §7).
+//! Deferred and spawned work (the contract in `coda_lambda::deferred`; `docs/runtime-api.md` §7).
 //! Ordering and timing are proven with channels: a closure that must run after the answer
 //! blocks until the test has seen the answer, so a runtime that ran it first would deadlock
 //! and fail the test's bounded wait.

@@ -1,4 +1,4 @@
-//! What handler failures become (`runtime-api.md` §4.1): the `/error` body, its readable
+//! What handler failures become (`docs/runtime-api.md` §4.1): the `/error` body, its readable
 //! `errorType`, the `Lambda-Runtime-Function-Error-Type` header, and the loop going on.
 
 use coda_emulator::Invoke;

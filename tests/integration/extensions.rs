@@ -1,4 +1,4 @@
-//! The Extensions API on the emulator (`runtime-api.md` §7.5): an in-process extension
+//! The Extensions API on the emulator (`docs/runtime-api.md` §7.5): an in-process extension
 //! registers, receives INVOKE events, and holds each invocation open until it asks for its next
 //! event (the end-of-invocation barrier); SHUTDOWN on the way out; registration rules.
 

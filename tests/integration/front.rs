@@ -1,6 +1,6 @@
 //! The emulator's invoke front (`EmulatorBuilder::front`), called with a real HTTP client
 //! (ureq) while Coda's real loop serves a handler: the Invoke API as the AWS CLI and SDKs call
-//! it (`runtime-api.md` §8.1: the invoke endpoint of AWS's emulator), InvokeWithResponseStream
+//! it (`docs/runtime-api.md` §8.1: the invoke endpoint of AWS's emulator), InvokeWithResponseStream
 //! with its event-stream framing, and the Function URL (payload format 2.0 in, Lambda's
 //! response mapping out, streamed HTTP-integration answers as in §5.3).
 

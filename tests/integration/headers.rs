@@ -1,4 +1,4 @@
-//! Missing, empty and invalid `/next` headers (`runtime-api.md` §2.2, §9 #6–#7): the loop
+//! Missing, empty and invalid `/next` headers (`docs/runtime-api.md` §2.2, §9 #6–#7): the loop
 //! never panics on them; the context says "absent" and keeps the raw value where useful.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The emulator's lifecycle as on Lambda (`runtime-api.md` §7, §4.2, §6): the caller's answer
+//! The emulator's lifecycle as on Lambda (`docs/runtime-api.md` §7, §4.2, §6): the caller's answer
 //! at `/response` time, timeouts (caller gets the timeout error, the process restarts, a late
 //! answer gets 410), crashes (`Runtime.ExitError`, restart), init failures, Managed Instances
 //! concurrency, and the START / END / REPORT lines.

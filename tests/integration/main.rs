@@ -2,7 +2,7 @@
 //! function binary in a child process), one test binary so there is one link step.
 //!
 //! Each module's doc says what belongs there; each test's doc says what it proves and cites
-//! the `runtime-api.md` section it checks (copied from the project's shared contract).
+//! the section of `docs/runtime-api.md` (the project's protocol document) it checks.
 
 /// Deferred and spawned work: order, isolation, budget, overrun, joins, after-error.
 mod deferred;

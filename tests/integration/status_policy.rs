@@ -1,4 +1,4 @@
-//! The status policy (`runtime-api.md` §2.4, §3.3, §4.1, §9 #2–#5, #12–#15): 4xx on an answer
+//! The status policy (`docs/runtime-api.md` §2.4, §3.3, §4.1, §9 #2–#5, #12–#15): 4xx on an answer
 //! is logged and the loop goes on; 5xx or a transport failure stops it; a non-200 `/next`
 //! stops it with the status and body in the message; an event without a request id stops it
 //! without polling again.

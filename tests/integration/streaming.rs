@@ -1,4 +1,4 @@
-//! Streamed responses (`runtime-api.md` §5): chunked `/response` with the streaming mode
+//! Streamed responses (`docs/runtime-api.md` §5): chunked `/response` with the streaming mode
 //! header, real trailers for mid-stream errors, `/error` for errors before the first byte,
 //! and the HTTP-integration prelude.
 
