@@ -39,7 +39,12 @@ fn typed_handler_round_trip() {
         (answer.status, answer.function_error.as_deref()),
         (202, None)
     );
-    assert!(answer.header("user-agent").unwrap().starts_with("coda-lambda/"));
+    assert!(
+        answer
+            .header("user-agent")
+            .unwrap()
+            .starts_with("coda-lambda/")
+    );
     served.shutdown();
 }
 
