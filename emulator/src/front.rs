@@ -9,11 +9,13 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::invoke::{Answer, PendingInvocation, StreamRead, WaitError};
-use super::server::{Conn, Flow};
 use super::state::Shared;
 use super::wire::{RequestHead, reason};
 use super::{function_url, invoke_api};
+use crate::answer::Answer;
+use crate::conn::{Conn, Flow};
+use crate::pending::{PendingInvocation, StreamRead};
+use crate::wait_error::WaitError;
 
 /// How long past an invocation's deadline the front still waits for its answer. The
 /// emulator answers for the runtime at the deadline (Lambda's timeout error), so this only
@@ -232,27 +234,6 @@ fn body_after(answer: &Answer, offset: usize) -> &[u8] {
     answer.payload.get(offset..).unwrap_or_default()
 }
 
-/// The text of a failed answer's error: the `errorMessage` of its error JSON (the body of an
-/// `/error` post, or the base64 error-body trailer of a stream), else the body as text.
-pub(crate) fn error_message(answer: &Answer) -> Option<String> {
-    answer.function_error.as_ref()?;
-    let trailer = answer
-        .trailers
-        .iter()
-        .find(|(n, _)| n == coda_lambda::protocol::FUNCTION_ERROR_BODY)
-        .and_then(|(_, v)| crate::b64::decode(v));
-    let body: &[u8] = match &trailer {
-        Some(decoded) => decoded,
-        None if answer.streamed => return None,
-        None => &answer.payload,
-    };
-    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    match json.as_ref().and_then(|j| j.get("errorMessage")) {
-        Some(serde_json::Value::String(message)) => Some(message.clone()),
-        _ => Some(String::from_utf8_lossy(body).into_owned()).filter(|s| !s.is_empty()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,27 +272,5 @@ mod tests {
         );
         assert_eq!(body_after(&timeout, 3), b"");
         assert_eq!(body_after(&answer(b"x", true, Some("F"), 413), 0), b"");
-    }
-
-    /// Error text comes from the error JSON, the stream's error trailer, or the raw body.
-    #[test]
-    fn error_messages() {
-        assert_eq!(error_message(&answer(b"ok", false, None, 202)), None);
-        let posted = answer(
-            br#"{"errorType":"Function.X","errorMessage":"boom"}"#,
-            false,
-            Some("Function.X"),
-            202,
-        );
-        assert_eq!(error_message(&posted).as_deref(), Some("boom"));
-        let mut streamed = answer(b"partial", true, Some("Function.Y"), 202);
-        assert_eq!(error_message(&streamed), None);
-        streamed.trailers.push((
-            coda_lambda::protocol::FUNCTION_ERROR_BODY.into(),
-            crate::b64::encode(br#"{"errorMessage":"mid-stream"}"#),
-        ));
-        assert_eq!(error_message(&streamed).as_deref(), Some("mid-stream"));
-        let raw = answer(b"not json", false, Some("Function.Z"), 202);
-        assert_eq!(error_message(&raw).as_deref(), Some("not json"));
     }
 }

@@ -14,10 +14,10 @@ use serde_json::{Map, Value, json};
 
 use super::front;
 use super::invoke::Invoke;
-use super::server::{Conn, Flow, ReadError};
 use super::state::Shared;
 use super::wire::RequestHead;
 use super::{ids, queue, url_response};
+use crate::conn::{Conn, Flow, ReadError};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest request body accepted (Lambda's 6 MB invocation payload quota).

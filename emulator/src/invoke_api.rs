@@ -18,11 +18,13 @@ use std::time::Duration;
 use super::eventstream::{self, InvokeComplete};
 use super::front::{self, AnswerStream, Piece, Streamed};
 use super::function_ref::FunctionRef;
-use super::invoke::{Invoke, PendingInvocation, WaitError};
-use super::server::{Conn, Flow, ReadError};
 use super::state::Shared;
 use super::wire::RequestHead;
 use super::{ids, queue};
+use crate::conn::{Conn, Flow, ReadError};
+use crate::invoke::Invoke;
+use crate::pending::PendingInvocation;
+use crate::wait_error::WaitError;
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
@@ -321,7 +323,7 @@ pub(crate) fn handle(
         let body = serde_json::json!({
             "Type": "User",
             "Reason": "ConcurrentInvocationLimitExceeded",
-            "message": front::error_message(&answer).unwrap_or_else(|| "Rate Exceeded.".into()),
+            "message": answer.error_message().unwrap_or_else(|| "Rate Exceeded.".into()),
         });
         return conn.respond(
             429,
@@ -462,7 +464,7 @@ fn streamed(
     };
     let complete = InvokeComplete {
         error_code: answer.function_error.clone(),
-        error_details: front::error_message(&answer),
+        error_details: answer.error_message(),
         log_result,
     };
     out.send(conn, &complete.encode())?;

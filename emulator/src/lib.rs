@@ -35,27 +35,38 @@
 //! `function_url` (requests as Function URL events), `url_response` (answers as Function URL
 //! responses), `invoke` (the caller's side), `ids` (fresh request and trace ids).
 
+mod answer;
 mod b64;
+mod conn;
 #[doc(hidden)]
 pub mod crc32;
+mod ending;
 mod error_type;
 mod eventstream;
-mod extensions;
+mod extension;
+mod extensions_api;
 mod front;
 mod function_ref;
 mod function_url;
 mod ids;
+mod init_error;
 mod invoke;
 mod invoke_api;
 mod lifecycle;
+mod next_reply;
+mod pending;
 mod process;
 mod route;
 mod runtime_api;
+mod runtime_port;
 mod server;
+mod settings;
+mod slot;
 mod state;
 pub mod testing;
 mod timer;
 mod url_response;
+mod wait_error;
 mod wire;
 
 use std::io;
@@ -64,73 +75,26 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-pub use invoke::{Answer, Ending, Finished, Invoke, PendingInvocation, StreamRead, WaitError};
+pub use answer::Answer;
+pub use ending::Ending;
+pub use init_error::InitErrorRecord;
+pub use invoke::Invoke;
+pub use next_reply::NextReply;
+pub use pending::{Finished, PendingInvocation, StreamRead};
 pub use process::{FunctionCommand, ReadyError, Supervisor};
+pub use settings::Reports;
+pub use wait_error::WaitError;
 
 use coda_lambda::protocol;
 use invoke::DeadlineSpec;
-use state::{Queued, Shared, Slot, SlotSpec};
-
-/// The emulated function's settings.
-#[derive(Clone, Debug)]
-pub struct EmulatorConfig {
-    pub(crate) function_name: String,
-    pub(crate) version: String,
-    pub(crate) memory_mb: u32,
-    pub(crate) timeout: Duration,
-    pub(crate) region: String,
-    pub(crate) account_id: String,
-    pub(crate) path_prefix: String,
-    pub(crate) trace_ids: bool,
-    pub(crate) concurrency: usize,
-    pub(crate) reports: Reports,
-}
-
-/// Where the emulator prints Lambda's START / END / REPORT lines.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Reports {
-    /// Not printed (they are still in each invocation's logs).
-    #[default]
-    Off,
-    /// Printed to standard output, as Lambda writes them to the log stream.
-    Stdout,
-    /// Printed to standard error.
-    Stderr,
-}
-
-impl Reports {
-    pub(crate) fn print(self, line: &str) {
-        use std::io::Write;
-        let _ = match self {
-            Reports::Off => Ok(()),
-            Reports::Stdout => writeln!(io::stdout().lock(), "{line}"),
-            Reports::Stderr => writeln!(io::stderr().lock(), "{line}"),
-        };
-    }
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        EmulatorConfig {
-            function_name: "function".into(),
-            version: "$LATEST".into(),
-            memory_mb: 128,
-            timeout: Duration::from_secs(3),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            path_prefix: String::new(),
-            trace_ids: true,
-            concurrency: 1,
-            reports: Reports::Off,
-        }
-    }
-}
+use settings::Settings;
+use slot::{Slot, SlotSpec};
+use state::{Queued, Shared};
 
 /// Builds an [`Emulator`] with settings other than the defaults.
 #[derive(Clone, Debug)]
 pub struct EmulatorBuilder {
-    config: EmulatorConfig,
+    config: Settings,
     bind: SocketAddr,
     front: Option<SocketAddr>,
 }
@@ -220,7 +184,7 @@ impl EmulatorBuilder {
         let mut threads = vec![server::spawn_listener(
             listener,
             shared.clone(),
-            runtime_api::handle,
+            runtime_port::handle,
         )?];
         threads.push(timer::spawn(shared.clone())?);
         if let Some(front) = front {
@@ -237,37 +201,6 @@ impl EmulatorBuilder {
             threads,
         })
     }
-}
-
-/// A scripted answer to one `/next` call, for testing how a runtime copes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NextReply {
-    /// Answer with this status and body (§2.4, §9 #4).
-    Status {
-        /// The status code.
-        status: u16,
-        /// The body.
-        body: Vec<u8>,
-    },
-    /// Answer 200 with this body but no request id (§9 #5).
-    WithoutRequestId(Vec<u8>),
-    /// Close the connection without answering (§9 #3).
-    Close,
-}
-
-/// What a runtime posted to `/init/error`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct InitErrorRecord {
-    /// The error type Lambda records for the header (§4.1 rules).
-    pub function_error: String,
-    /// The `Lambda-Runtime-Function-Error-Type` header as sent.
-    pub error_type_header: Option<String>,
-    /// The body as sent.
-    pub body: Vec<u8>,
-    /// The status the emulator answered (202, or 403 after the first `/next`).
-    pub status: u16,
 }
 
 /// A running Runtime API server. Dropping it shuts it down.
@@ -288,7 +221,7 @@ impl Emulator {
     /// A builder for other settings.
     pub fn builder() -> EmulatorBuilder {
         EmulatorBuilder {
-            config: EmulatorConfig::default(),
+            config: Settings::default(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             front: None,
         }
@@ -403,7 +336,7 @@ impl Emulator {
             for extension in state.extensions.iter_mut().filter(|e| e.shutdown) {
                 extension
                     .events
-                    .push_back(extensions::shutdown_event("spindown"));
+                    .push_back(extension::shutdown_event("spindown"));
             }
         });
         self.shared.shut_down();
@@ -457,7 +390,7 @@ pub(crate) fn queue(shared: &Arc<Shared>, invoke: Invoke) -> PendingInvocation {
 }
 
 /// The slot of `invoke`: its `/next` headers with Lambda's defaults, and its deadline.
-fn slot(c: &EmulatorConfig, invoke: Invoke) -> Slot {
+fn slot(c: &Settings, invoke: Invoke) -> Slot {
     let queued_at = Instant::now();
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

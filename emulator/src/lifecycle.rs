@@ -7,10 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::invoke::Answer;
-use super::invoke::Ending;
-use super::state::{Shared, Slot, State, StreamProgress};
-use super::wire::error_body;
+use crate::answer::Answer;
+use crate::ending::Ending;
+use crate::extension::invoke_event;
+use crate::slot::{Slot, StreamProgress};
+use crate::state::{Queued, Shared, State};
+use crate::wire::error_body;
 
 /// The caller's answer when the deadline passed first (what Lambda returns).
 fn timeout_answer(slot: &Slot, timeout: Duration) -> Answer {
@@ -50,7 +52,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         _ => None,
     };
     state.process.cold_pending = false;
-    let event = super::extensions::invoke_event(slot);
+    let event = invoke_event(slot);
     let mut waiting = Vec::new();
     for extension in state.extensions.iter_mut().filter(|e| e.invoke) {
         extension.events.push_back(event.clone());
@@ -176,7 +178,7 @@ pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
     };
     state
         .queue
-        .retain(|q| !matches!(q, super::state::Queued::Invocation(s) if Arc::ptr_eq(s, slot)));
+        .retain(|q| !matches!(q, Queued::Invocation(s) if Arc::ptr_eq(s, slot)));
     finish(shared, state, slot, Ending::TimedOut);
     state.remember_timed_out(slot.clone());
     // Lambda resets the environment; Managed Instances only report the timeout (§6.1, §7.2).
@@ -219,7 +221,7 @@ pub(crate) fn process_exited(
     // A process that died in init fails the invocation that was waiting for it (§4.2).
     if never_initialized {
         let failed = state.queue.iter().find_map(|q| match q {
-            super::state::Queued::Invocation(slot) => Some(slot.clone()),
+            Queued::Invocation(slot) => Some(slot.clone()),
             _ => None,
         });
         if let Some(slot) = failed {
@@ -237,9 +239,9 @@ pub(crate) fn process_exited(
                 ),
             };
             state.slot(&slot).answer = Some(answer);
-            state.queue.retain(
-                |q| !matches!(q, super::state::Queued::Invocation(s) if Arc::ptr_eq(s, &slot)),
-            );
+            state
+                .queue
+                .retain(|q| !matches!(q, Queued::Invocation(s) if Arc::ptr_eq(s, &slot)));
             finish(shared, state, &slot, Ending::ProcessExited);
         }
     }

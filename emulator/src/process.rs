@@ -16,9 +16,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::lifecycle;
-use super::state::Shared;
-use super::{Emulator, WaitError};
+use super::Emulator;
+use crate::lifecycle;
+use crate::state::{Queued, Shared};
+use crate::wait_error::WaitError;
 
 /// The command that runs the function, and the environment it gets on top of Lambda's.
 #[derive(Clone, Debug)]
@@ -302,7 +303,7 @@ fn supervise(
                     } else {
                         s.queue
                             .iter()
-                            .any(|q| matches!(q, super::state::Queued::Invocation(_)))
+                            .any(|q| matches!(q, Queued::Invocation(_)))
                             .then_some(true)
                     }
                 });

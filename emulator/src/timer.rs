@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::lifecycle;
-use super::state::{Queued, Shared, Slot, State};
+use crate::lifecycle;
+use crate::slot::Slot;
+use crate::state::{Queued, Shared, State};
 
 pub(crate) fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()

@@ -16,9 +16,11 @@ use std::io;
 use serde_json::{Map, Value};
 
 use super::front::{self, AnswerStream, Piece, Streamed};
-use super::invoke::{Answer, PendingInvocation, WaitError};
-use super::server::{Conn, Flow};
 use super::wire::{RequestHead, reason};
+use crate::answer::Answer;
+use crate::conn::{Conn, Flow};
+use crate::pending::PendingInvocation;
+use crate::wait_error::WaitError;
 use coda_lambda::protocol::HTTP_INTEGRATION_CONTENT_TYPE;
 
 /// The longest HTTP-integration prelude accepted before its 8 NUL bytes.
