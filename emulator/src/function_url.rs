@@ -2,7 +2,7 @@
 //! payload format 2.0 event, as Lambda builds it for a function URL (the same schema as API
 //! Gateway HTTP APIs): `rawPath` and `rawQueryString` as sent, `cookies` apart from the
 //! headers, header names lowercased with repeated values comma-joined, decoded query
-//! parameters, a `requestContext`, and the body as text or base64. [`super::url_response`]
+//! parameters, a `requestContext`, and the body as text or base64. [`crate::url_response`]
 //! maps the function's answer back to an HTTP response.
 
 use std::fmt::Write as _;
@@ -12,12 +12,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::front;
-use super::invoke::Invoke;
-use super::state::Shared;
-use super::wire::RequestHead;
-use super::{ids, queue, url_response};
 use crate::conn::{Conn, Flow, ReadError};
+use crate::invoke::Invoke;
+use crate::state::Shared;
+use crate::wire::RequestHead;
+use crate::{ids, queue, url_response};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest request body accepted (Lambda's 6 MB invocation payload quota).
@@ -62,7 +61,7 @@ pub(crate) fn handle(
         }
     }
     let request_id = ids::request_id();
-    let source_ip = front::source_ip(conn);
+    let source_ip = source_ip(conn);
     let config = &shared.config;
     let origin = Origin {
         account_id: &config.account_id,
@@ -78,6 +77,12 @@ pub(crate) fn handle(
     }
     let pending = queue(shared, invoke);
     url_response::respond(conn, head, pending)
+}
+
+/// The address the Function URL event reports as `sourceIp`.
+pub(crate) fn source_ip(conn: &Conn) -> String {
+    conn.peer_addr()
+        .map_or_else(|| "127.0.0.1".to_owned(), |addr| addr.ip().to_string())
 }
 
 /// The payload format 2.0 event for a request.

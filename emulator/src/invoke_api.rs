@@ -6,7 +6,7 @@
 //!   base64 log tail.
 //! - `POST /2021-11-15/functions/{name}/response-streaming-invocations`
 //!   (InvokeWithResponseStream): the answer in AWS event-stream framing
-//!   ([`super::eventstream`]), each piece sent as it arrives.
+//!   ([`crate::eventstream`]), each piece sent as it arrives.
 //!
 //! Errors have the shape AWS SDKs parse: the `x-amzn-ErrorType` header and a JSON body with
 //! `Type` and `message`.
@@ -15,16 +15,17 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::eventstream::{self, InvokeComplete};
-use super::front::{self, AnswerStream, Piece, Streamed};
-use super::function_ref::FunctionRef;
-use super::state::Shared;
-use super::wire::RequestHead;
-use super::{ids, queue};
+use crate::answer_stream::{AnswerStream, Piece, wait_limit};
 use crate::conn::{Conn, Flow, ReadError};
+use crate::eventstream::{self, InvokeComplete};
+use crate::function_ref::FunctionRef;
 use crate::invoke::Invoke;
 use crate::pending::PendingInvocation;
+use crate::state::Shared;
+use crate::streamed_response::Streamed;
 use crate::wait_error::WaitError;
+use crate::wire::{self, RequestHead};
+use crate::{ids, queue};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
@@ -384,7 +385,7 @@ fn buffered(
     tail: bool,
 ) -> io::Result<Flow> {
     let request_id = pending.request_id().to_owned();
-    let limit = front::wait_limit(pending);
+    let limit = wait_limit(pending);
     let answer = match pending.answer(limit) {
         Ok(answer) => answer,
         Err(e) => return wait_failed(conn, e, &request_id),
@@ -400,7 +401,7 @@ fn buffered(
     let content_type = answer
         .content_type
         .as_deref()
-        .filter(|v| front::header_value_ok(v))
+        .filter(|v| wire::header_value_ok(v))
         .unwrap_or("application/json");
     let mut headers = vec![
         ("Content-Type", content_type),
@@ -426,7 +427,7 @@ fn streamed(
     tail: bool,
 ) -> io::Result<Flow> {
     let request_id = pending.request_id().to_owned();
-    let limit = front::wait_limit(&pending);
+    let limit = wait_limit(&pending);
     let first = match pending.read_stream(0, limit) {
         Ok(read) => read,
         Err(e) => return wait_failed(conn, e, &request_id),

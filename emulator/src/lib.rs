@@ -36,6 +36,7 @@
 //! responses), `invoke` (the caller's side), `ids` (fresh request and trace ids).
 
 mod answer;
+mod answer_stream;
 mod b64;
 mod conn;
 #[doc(hidden)]
@@ -63,6 +64,7 @@ mod server;
 mod settings;
 mod slot;
 mod state;
+mod streamed_response;
 pub mod testing;
 mod timer;
 mod url_response;

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::Emulator;
+use crate::Emulator;
 use crate::lifecycle;
 use crate::state::{Queued, Shared};
 use crate::wait_error::WaitError;
