@@ -99,7 +99,7 @@ pub(crate) fn register(
     });
     match outcome {
         Outcome::Registered(identifier) => {
-            let c = &shared.config;
+            let c = &shared.settings;
             let body = serde_json::json!({
                 "functionName": c.function_name,
                 "functionVersion": c.version,

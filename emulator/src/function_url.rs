@@ -14,9 +14,10 @@ use serde_json::{Map, Value, json};
 
 use crate::conn::{Conn, Flow, ReadError};
 use crate::invoke::Invoke;
+use crate::queue::enqueue;
 use crate::state::Shared;
 use crate::wire::RequestHead;
-use crate::{ids, queue, url_response};
+use crate::{ids, url_response};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest request body accepted (Lambda's 6 MB invocation payload quota).
@@ -62,7 +63,7 @@ pub(crate) fn handle(
     }
     let request_id = ids::request_id();
     let source_ip = source_ip(conn);
-    let config = &shared.config;
+    let config = &shared.settings;
     let origin = Origin {
         account_id: &config.account_id,
         region: &config.region,
@@ -75,7 +76,7 @@ pub(crate) fn handle(
     if let Some(trace) = head.header("x-amzn-trace-id").filter(|v| !v.is_empty()) {
         invoke = invoke.trace_id(trace);
     }
-    let pending = queue(shared, invoke);
+    let pending = enqueue(shared, invoke);
     url_response::respond(conn, head, pending)
 }
 

@@ -19,13 +19,14 @@ use crate::answer_stream::{AnswerStream, Piece, wait_limit};
 use crate::conn::{Conn, Flow, ReadError};
 use crate::eventstream::{self, InvokeComplete};
 use crate::function_ref::FunctionRef;
+use crate::ids;
 use crate::invoke::Invoke;
 use crate::pending::PendingInvocation;
+use crate::queue::enqueue;
 use crate::state::Shared;
 use crate::streamed_response::Streamed;
 use crate::wait_error::WaitError;
 use crate::wire::{self, RequestHead};
-use crate::{ids, queue};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
@@ -155,7 +156,7 @@ struct Call {
 
 impl Call {
     fn parse(shared: &Shared, head: &RequestHead, route: &Route) -> Result<Call, ApiError> {
-        let config = &shared.config;
+        let config = &shared.settings;
         let function = FunctionRef::parse(&route.function);
         let not_found = || {
             // Lambda names the function by its full ARN; what does not parse, as given.
@@ -317,7 +318,7 @@ pub(crate) fn handle(
     }
     let mut invoke = call.invoke;
     invoke.payload = payload;
-    let pending = queue(shared, invoke.request_id(request_id.clone()));
+    let pending = enqueue(shared, invoke.request_id(request_id.clone()));
     if let Ok(answer) = pending.answer(Duration::ZERO)
         && answer.status == 429
     {
@@ -405,7 +406,7 @@ fn buffered(
         .unwrap_or("application/json");
     let mut headers = vec![
         ("Content-Type", content_type),
-        ("X-Amz-Executed-Version", shared.config.version.as_str()),
+        ("X-Amz-Executed-Version", shared.settings.version.as_str()),
         ("x-amzn-RequestId", request_id.as_str()),
     ];
     if answer.function_error.is_some() {
@@ -438,7 +439,7 @@ fn streamed(
         200,
         &[
             ("Content-Type", "application/vnd.amazon.eventstream"),
-            ("X-Amz-Executed-Version", shared.config.version.as_str()),
+            ("X-Amz-Executed-Version", shared.settings.version.as_str()),
             ("x-amzn-RequestId", request_id.as_str()),
         ],
     )?;

@@ -60,7 +60,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
     }
     let start = format!(
         "START RequestId: {} Version: {}",
-        slot.request_id, shared.config.version
+        slot.request_id, shared.settings.version
     );
     let mut progress = state.slot(slot);
     if progress.delivered_at.is_none() {
@@ -69,7 +69,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         progress.waiting_extensions = waiting;
         progress.logs.push(start.clone());
         drop(progress);
-        shared.config.reports.print(&start);
+        shared.settings.reports.print(&start);
     }
     if !state.in_flight.iter().any(|s| Arc::ptr_eq(s, slot)) {
         state.in_flight.push(slot.clone());
@@ -142,7 +142,7 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
         duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
     report.push_str(&format!(
         "\tBilled Duration: {billed} ms\tMemory Size: {} MB",
-        shared.config.memory_mb
+        shared.settings.memory_mb
     ));
     if let Some(kb) = memory_kb {
         report.push_str(&format!("\tMax Memory Used: {} MB", kb.div_ceil(1024)));
@@ -158,13 +158,13 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
     progress.logs.push(end.clone());
     progress.logs.push(report.clone());
     drop(progress);
-    shared.config.reports.print(&end);
-    shared.config.reports.print(&report);
+    shared.settings.reports.print(&end);
+    shared.settings.reports.print(&report);
 }
 
 /// The deadline of `slot` passed before it ended.
 pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
-    let concurrent = shared.config.concurrency > 1;
+    let concurrent = shared.settings.concurrency > 1;
     let was_delivered = {
         let mut progress = state.slot(slot);
         if progress.finished_at.is_some() {
@@ -172,7 +172,7 @@ pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         }
         if progress.answer.is_none() {
             progress.stream = None;
-            progress.answer = Some(timeout_answer(slot, shared.config.timeout));
+            progress.answer = Some(timeout_answer(slot, shared.settings.timeout));
         }
         progress.delivered_at.is_some()
     };

@@ -47,7 +47,7 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
     if let Err(e) = conn.skip_body(head) {
         return conn.fail_read(e);
     }
-    let concurrent = shared.config.concurrency > 1;
+    let concurrent = shared.settings.concurrency > 1;
     let item = {
         let mut state = shared.lock();
         state.next_calls += 1;
@@ -329,7 +329,7 @@ fn answer(
         trailers,
         latency: slot.queued_at.elapsed(),
     };
-    let concurrent = shared.config.concurrency > 1;
+    let concurrent = shared.settings.concurrency > 1;
     let accepted = shared.update(|state| {
         // The deadline may have passed while the body arrived.
         if state.slot(&slot).finished_at.is_some() {

@@ -13,7 +13,7 @@ use crate::{extensions_api, runtime_api};
 
 /// Serves one request on the Runtime API port.
 pub(crate) fn handle(shared: &Arc<Shared>, conn: &mut Conn, head: RequestHead) -> io::Result<Flow> {
-    match Route::of(&head.method, head.path(), &shared.config.path_prefix) {
+    match Route::of(&head.method, head.path(), &shared.settings.path_prefix) {
         Route::Next => runtime_api::next(shared, conn, &head),
         Route::Response(id) => runtime_api::response(shared, conn, &head, &id),
         Route::Error(id) => runtime_api::error(shared, conn, &head, &id),

@@ -114,16 +114,17 @@ impl State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     changed: Condvar,
-    pub(crate) config: Settings,
+    /// The emulated function's settings.
+    pub(crate) settings: Settings,
     connections: Mutex<Vec<(u64, TcpStream)>>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: Settings) -> Shared {
+    pub(crate) fn new(settings: Settings) -> Shared {
         Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
-            config,
+            settings,
             connections: Mutex::new(Vec::new()),
         }
     }
