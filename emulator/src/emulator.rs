@@ -238,3 +238,25 @@ impl Error for ListenError {
         Some(&self.source)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A busy front port is an `AddrInUse` error that names the address once, with the
+    /// operating system's error as its source.
+    #[test]
+    fn busy_front_names_the_address() {
+        let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = busy.local_addr().unwrap();
+        let error = Emulator::builder().front(addr).start().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+        assert_eq!(
+            error.to_string(),
+            format!("cannot listen on {addr} for invocations")
+        );
+        let source = error.source().expect("the operating system's error");
+        assert!(source.downcast_ref::<io::Error>().is_some(), "{source:?}");
+        assert!(!error.to_string().contains(&source.to_string()));
+    }
+}

@@ -7,7 +7,10 @@ use std::io;
 
 use crate::wait_error::WaitError;
 
-/// Why the function did not become ready.
+/// Why the function did not become ready ([`Supervisor::wait_ready`](crate::Supervisor::wait_ready)).
+///
+/// `Display` says what failed; the cause, when there is one (the operating system's error, the
+/// wait's end), is the `source()`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ReadyError {
@@ -32,8 +35,8 @@ pub enum ReadyError {
 impl fmt::Display for ReadyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReadyError::Spawn { program, source } => {
-                write!(f, "cannot start {}: {source}", program.to_string_lossy())
+            ReadyError::Spawn { program, .. } => {
+                write!(f, "cannot start {}", program.to_string_lossy())
             }
             ReadyError::Exited {
                 how,
@@ -53,7 +56,7 @@ impl fmt::Display for ReadyError {
                     "the function exited before asking for its first event ({how})"
                 )
             }
-            ReadyError::Wait(e) => write!(f, "the function did not become ready: {e}"),
+            ReadyError::Wait(_) => f.write_str("the function did not become ready"),
         }
     }
 }
@@ -65,5 +68,47 @@ impl Error for ReadyError {
             ReadyError::Wait(e) => Some(e),
             ReadyError::Exited { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each message once: walking the chain the way a printer does repeats nothing.
+    fn chain(error: &dyn Error) -> String {
+        let mut text = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    /// The spawn and wait causes are sources, not part of the message.
+    #[test]
+    fn causes_are_sources() {
+        let spawn = ReadyError::Spawn {
+            program: "/nonexistent/fn".into(),
+            source: io::Error::new(io::ErrorKind::NotFound, "no such file"),
+        };
+        assert_eq!(spawn.to_string(), "cannot start /nonexistent/fn");
+        assert_eq!(chain(&spawn), "cannot start /nonexistent/fn: no such file");
+        let wait = ReadyError::Wait(WaitError::TimedOut);
+        assert_eq!(
+            chain(&wait),
+            "the function did not become ready: timed out waiting for the runtime"
+        );
+        let exited = ReadyError::Exited {
+            how: "exit status: 1".into(),
+            init_error: Some(("Runtime.ConfigError".into(), "no TABLE".into())),
+        };
+        assert!(exited.source().is_none());
+        assert_eq!(
+            exited.to_string(),
+            "the function failed to initialize (Runtime.ConfigError: no TABLE) and exited (exit status: 1)"
+        );
     }
 }
