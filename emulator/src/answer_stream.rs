@@ -39,10 +39,15 @@ pub(crate) enum Piece {
 /// error body is not handed out as body bytes: the [`Piece::End`] answer carries the error.
 #[derive(Debug)]
 pub(crate) struct AnswerStream {
+    /// The invocation whose answer is read.
     pending: PendingInvocation,
+    /// The content type the runtime declared.
     content_type: Option<String>,
+    /// Body bytes handed out so far.
     offset: usize,
+    /// The read made before the stream was built, handed out first.
     first: Option<StreamRead>,
+    /// The complete answer, once its last bytes were handed out.
     end: Option<Answer>,
 }
 

@@ -25,8 +25,11 @@ use crate::settings::{Reports, Settings};
 /// ```
 #[derive(Clone, Debug)]
 pub struct EmulatorBuilder {
+    /// The function's settings.
     settings: Settings,
+    /// The Runtime API address.
     bind: SocketAddr,
+    /// The invoke front's address, when it is to be served.
     front: Option<SocketAddr>,
 }
 

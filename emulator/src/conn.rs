@@ -22,8 +22,11 @@ pub(crate) enum Flow {
 
 /// One client connection.
 pub(crate) struct Conn {
+    /// The socket.
     stream: TcpStream,
+    /// Bytes read from the socket; those before `pos` are consumed.
     buf: Vec<u8>,
+    /// Where the unconsumed bytes of `buf` start.
     pos: usize,
 }
 
@@ -55,6 +58,7 @@ pub(crate) struct BodyRead {
     pub(crate) len: usize,
     /// Whether the body was longer than the limit (the sink saw only the first `limit` bytes).
     pub(crate) over_limit: bool,
+    /// Trailers of a chunked body (names lowercase).
     pub(crate) trailers: Vec<(String, Vec<u8>)>,
 }
 

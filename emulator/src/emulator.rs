@@ -29,9 +29,13 @@ use crate::{front, runtime_port, server, timer};
 /// [supervises](Emulator::supervise) one. Dropping it shuts it down.
 #[derive(Debug)]
 pub struct Emulator {
+    /// The state every thread and handle shares.
     shared: Arc<Shared>,
+    /// The Runtime API's bound address.
     addr: SocketAddr,
+    /// The invoke front's bound address, when it is served.
     front_addr: Option<SocketAddr>,
+    /// The accept loops and the deadline watcher, joined at shutdown.
     threads: Vec<JoinHandle<()>>,
 }
 

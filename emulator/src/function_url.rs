@@ -26,13 +26,17 @@ pub(crate) const MAX_REQUEST_BODY: usize = 6 * 1024 * 1024;
 /// What the event says besides the request itself.
 #[derive(Clone, Debug)]
 pub(crate) struct Origin<'a> {
+    /// The account id in `requestContext.accountId`.
     pub(crate) account_id: &'a str,
+    /// The region in the URL's domain name.
     pub(crate) region: &'a str,
+    /// The function name, which with the account and region makes the URL id.
     pub(crate) function_name: &'a str,
     /// The client's address.
     pub(crate) source_ip: &'a str,
     /// The invocation's request id (also `requestContext.requestId`).
     pub(crate) request_id: &'a str,
+    /// The request time (`requestContext.time`, `timeEpoch`).
     pub(crate) now: SystemTime,
 }
 

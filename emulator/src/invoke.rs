@@ -18,11 +18,17 @@ use std::time::Duration;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Invoke {
+    /// The event, byte for byte.
     pub(crate) payload: Vec<u8>,
+    /// The request id asked for (else a fresh one).
     pub(crate) request_id: Option<String>,
+    /// The deadline asked for (else the function timeout).
     pub(crate) deadline: Option<DeadlineSpec>,
+    /// `/next` headers set (`Some`) or left out (`None`), names lowercase.
     pub(crate) headers: Vec<(String, Option<String>)>,
+    /// A status to answer the runtime's post with instead of 202.
     pub(crate) answer_status: Option<u16>,
+    /// Close the connection instead of answering the runtime's post.
     pub(crate) drop_answer: bool,
 }
 

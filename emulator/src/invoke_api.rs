@@ -37,9 +37,13 @@ pub(crate) const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
 /// How much of the log the `Tail` log type returns (Lambda: the last 4 KB).
 const LOG_TAIL_BYTES: usize = 4096;
 
+/// The path prefix of `Invoke`.
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+/// The path suffix of `Invoke`.
 const INVOKE_SUFFIX: &str = "/invocations";
+/// The path prefix of `InvokeWithResponseStream`.
 const STREAM_PREFIX: &str = "/2021-11-15/functions/";
+/// The path suffix of `InvokeWithResponseStream`.
 const STREAM_SUFFIX: &str = "/response-streaming-invocations";
 
 /// Which Invoke API operation a path is for.
@@ -55,9 +59,11 @@ pub(crate) enum Operation {
 /// the method is the one the operation takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Route {
+    /// Which operation.
     pub(crate) operation: Operation,
     /// The `{name}` path segment, percent-decoded.
     pub(crate) function: String,
+    /// Whether the method is `POST`, the only one either operation takes.
     pub(crate) post: bool,
 }
 
@@ -86,16 +92,22 @@ impl Route {
 /// `X-Amz-Invocation-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum InvocationType {
+    /// Wait for the answer and return it.
     RequestResponse,
+    /// Queue the event and answer 202 at once.
     Event,
+    /// Check the request and answer 204, invoking nothing.
     DryRun,
 }
 
 /// An Invoke API error, answered in the shape AWS SDKs parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ApiError {
+    /// The HTTP status.
     status: u16,
+    /// The `x-amzn-ErrorType` (`ResourceNotFoundException`, …).
     error_type: &'static str,
+    /// The `message` of the body.
     message: String,
 }
 

@@ -42,7 +42,9 @@ pub struct StreamRead {
 /// A queued invocation; wait for its answer (at `/response` time) and its end (`/next`).
 #[derive(Clone, Debug)]
 pub struct PendingInvocation {
+    /// The state the invocation lives in.
     pub(crate) shared: Arc<Shared>,
+    /// The invocation.
     pub(crate) slot: Arc<Slot>,
 }
 

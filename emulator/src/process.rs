@@ -24,9 +24,13 @@ use crate::state::{Queued, Shared};
 /// A supervised function process. Dropping it kills the process.
 #[derive(Debug)]
 pub struct Supervisor {
+    /// The state the process is recorded in.
     shared: Arc<Shared>,
+    /// The supervisor thread, joined when supervision stops.
     thread: Option<JoinHandle<()>>,
+    /// Why the program could not be started, for `wait_ready`.
     spawn_error: Arc<std::sync::Mutex<Option<io::Error>>>,
+    /// The program, for messages.
     program: OsString,
 }
 

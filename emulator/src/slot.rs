@@ -10,28 +10,43 @@ use crate::ending::Ending;
 /// One invocation's fixed facts.
 #[derive(Debug)]
 pub(crate) struct Slot {
+    /// The `Lambda-Runtime-Aws-Request-Id` handed out.
     pub(crate) request_id: String,
+    /// The `Lambda-Runtime-Invocation-Id` handed out, which the runtime must echo.
     pub(crate) invocation_id: Option<String>,
+    /// When it was queued: latencies count from here.
     pub(crate) queued_at: Instant,
     /// When the caller stops waiting: the function timeout after queueing.
     pub(crate) deadline: Instant,
+    /// The event.
     pub(crate) payload: Vec<u8>,
     /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
+    /// A status to answer the runtime's post with instead of 202 (fault injection).
     pub(crate) answer_status: Option<u16>,
+    /// Close the connection instead of answering the runtime's post (fault injection).
     pub(crate) drop_answer: bool,
+    /// How far it got, behind its own lock (taken after the global one).
     progress: Mutex<Progress>,
 }
 
 /// The parts of a [`Slot`] given at creation.
 pub(crate) struct SlotSpec {
+    /// The request id.
     pub(crate) request_id: String,
+    /// The invocation id, if one was set.
     pub(crate) invocation_id: Option<String>,
+    /// The event.
     pub(crate) payload: Vec<u8>,
+    /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
+    /// A status to answer the runtime's post with.
     pub(crate) answer_status: Option<u16>,
+    /// Close the connection instead of answering the runtime's post.
     pub(crate) drop_answer: bool,
+    /// When it was queued.
     pub(crate) queued_at: Instant,
+    /// When the caller stops waiting.
     pub(crate) deadline: Instant,
 }
 
@@ -61,15 +76,19 @@ impl Slot {
 /// How far an invocation got.
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
+    /// When a `/next` handed it out.
     pub(crate) delivered_at: Option<Instant>,
     /// Streamed bytes received so far, while a streamed answer is arriving.
     pub(crate) stream: Option<StreamProgress>,
+    /// The answer, once its body has all arrived (or the emulator's, for a timeout or an exit).
     pub(crate) answer: Option<Answer>,
     /// When the runtime asked for its next event after this one.
     pub(crate) runtime_done_at: Option<Instant>,
     /// Extensions subscribed to INVOKE that have not asked for their next event yet.
     pub(crate) waiting_extensions: Vec<u64>,
+    /// When it ended.
     pub(crate) finished_at: Option<Instant>,
+    /// How it ended.
     pub(crate) ending: Ending,
     /// Log lines of this invocation (function output, START/END/REPORT).
     pub(crate) logs: Vec<String>,
@@ -80,6 +99,8 @@ pub(crate) struct Progress {
 /// A streamed answer as it arrives.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StreamProgress {
+    /// The content type the runtime declared.
     pub(crate) content_type: Option<String>,
+    /// The bytes so far.
     pub(crate) bytes: Vec<u8>,
 }

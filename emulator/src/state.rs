@@ -38,12 +38,15 @@ pub(crate) enum Queued {
 pub(crate) struct ProcessInfo {
     /// Increases with each start; 0 when no process is supervised.
     pub(crate) generation: u64,
+    /// The current process id, while one runs.
     pub(crate) pid: Option<u32>,
+    /// When the current process was started.
     pub(crate) started_at: Option<Instant>,
     /// When the current runtime first called `/next`: the end of its init.
     pub(crate) initialized_at: Option<Instant>,
     /// Whether the next invocation handed out is the current process's first (cold start).
     pub(crate) cold_pending: bool,
+    /// Whether a process is running.
     pub(crate) running: bool,
     /// Set by a timeout: the supervisor must kill and restart the process.
     pub(crate) restart_requested: bool,
@@ -58,6 +61,7 @@ pub(crate) struct ProcessInfo {
 /// Everything behind the global lock.
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// What `/next` hands out next, in order.
     pub(crate) queue: VecDeque<Queued>,
     /// Invocations handed out and not finished, oldest first.
     pub(crate) in_flight: Vec<Arc<Slot>>,
@@ -75,9 +79,13 @@ pub(crate) struct State {
     pub(crate) next_calls: usize,
     /// `/response` and `/error` posts received so far.
     pub(crate) answer_posts: usize,
+    /// What the runtime posted to `/init/error`, if anything.
     pub(crate) init_error: Option<InitErrorRecord>,
+    /// Registered extensions, in registration order.
     pub(crate) extensions: Vec<Extension>,
+    /// The function process.
     pub(crate) process: ProcessInfo,
+    /// Set once: the emulator is shutting down.
     pub(crate) shutdown: bool,
 }
 

@@ -11,7 +11,9 @@ use crate::wire::{RequestHead, reason};
 /// connection. A `HEAD` request gets the head only.
 #[derive(Debug)]
 pub(crate) struct Streamed {
+    /// Chunked transfer encoding (HTTP/1.1) rather than a close-delimited body.
     chunked: bool,
+    /// A `HEAD` request: the head only.
     head_only: bool,
 }
 

@@ -30,14 +30,18 @@ const MAX_PRELUDE: usize = 1024 * 1024;
 /// A status and headers (`Set-Cookie` ones included), checked safe to send.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Head {
+    /// The status.
     pub(crate) status: u16,
+    /// Headers in order, one `Set-Cookie` per cookie.
     pub(crate) headers: Vec<(String, String)>,
 }
 
 /// A complete response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Response {
+    /// The status and headers.
     pub(crate) head: Head,
+    /// The body.
     pub(crate) body: Vec<u8>,
 }
 

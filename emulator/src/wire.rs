@@ -12,6 +12,7 @@ pub(crate) const MAX_HEADERS: usize = 64;
 /// A parsed request line and headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RequestHead {
+    /// The method, as sent.
     pub(crate) method: String,
     /// The request target as sent (path and query, still percent-encoded).
     pub(crate) target: String,
@@ -58,12 +59,16 @@ pub(crate) enum Framing {
 /// A request the server cannot accept, with the status to answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct WireError {
+    /// The status to answer with.
     pub(crate) status: u16,
+    /// The Runtime-API-style error type of the body.
     pub(crate) error_type: &'static str,
+    /// What is wrong.
     pub(crate) message: String,
 }
 
 impl WireError {
+    /// An error with this status, type and message.
     pub(crate) fn new(
         status: u16,
         error_type: &'static str,
@@ -76,6 +81,7 @@ impl WireError {
         }
     }
 
+    /// A 400 `InvalidRequest`.
     fn bad(message: impl Into<String>) -> WireError {
         WireError::new(400, "InvalidRequest", message)
     }
