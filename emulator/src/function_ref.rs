@@ -7,6 +7,7 @@
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct FunctionRef {
     pub(crate) name: String,
+    /// The version or alias after the name (`:prod`, `:3`), if any.
     pub(crate) qualifier: Option<String>,
 }
 

@@ -2,7 +2,7 @@
 //! payload format 2.0 event, as Lambda builds it for a function URL (the same schema as API
 //! Gateway HTTP APIs): `rawPath` and `rawQueryString` as sent, `cookies` apart from the
 //! headers, header names lowercased with repeated values comma-joined, decoded query
-//! parameters, a `requestContext`, and the body as text or base64. [`super::url_response`]
+//! parameters, a `requestContext`, and the body as text or base64. [`crate::url_response`]
 //! maps the function's answer back to an HTTP response.
 
 use std::fmt::Write as _;
@@ -12,12 +12,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use super::front;
-use super::invoke::Invoke;
-use super::server::{Conn, Flow, ReadError};
-use super::state::Shared;
-use super::wire::RequestHead;
-use super::{ids, queue, url_response};
+use crate::conn::{Conn, Flow, ReadError};
+use crate::invoke::Invoke;
+use crate::queue::enqueue;
+use crate::state::Shared;
+use crate::wire::RequestHead;
+use crate::{ids, url_response};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest request body accepted (Lambda's 6 MB invocation payload quota).
@@ -26,13 +26,17 @@ pub(crate) const MAX_REQUEST_BODY: usize = 6 * 1024 * 1024;
 /// What the event says besides the request itself.
 #[derive(Clone, Debug)]
 pub(crate) struct Origin<'a> {
+    /// The account id in `requestContext.accountId`.
     pub(crate) account_id: &'a str,
+    /// The region in the URL's domain name.
     pub(crate) region: &'a str,
+    /// The function name, which with the account and region makes the URL id.
     pub(crate) function_name: &'a str,
     /// The client's address.
     pub(crate) source_ip: &'a str,
     /// The invocation's request id (also `requestContext.requestId`).
     pub(crate) request_id: &'a str,
+    /// The request time (`requestContext.time`, `timeEpoch`).
     pub(crate) now: SystemTime,
 }
 
@@ -62,8 +66,8 @@ pub(crate) fn handle(
         }
     }
     let request_id = ids::request_id();
-    let source_ip = front::source_ip(conn);
-    let config = &shared.config;
+    let source_ip = source_ip(conn);
+    let config = &shared.settings;
     let origin = Origin {
         account_id: &config.account_id,
         region: &config.region,
@@ -76,8 +80,14 @@ pub(crate) fn handle(
     if let Some(trace) = head.header("x-amzn-trace-id").filter(|v| !v.is_empty()) {
         invoke = invoke.trace_id(trace);
     }
-    let pending = queue(shared, invoke);
+    let pending = enqueue(shared, invoke);
     url_response::respond(conn, head, pending)
+}
+
+/// The address the Function URL event reports as `sourceIp`.
+pub(crate) fn source_ip(conn: &Conn) -> String {
+    conn.peer_addr()
+        .map_or_else(|| "127.0.0.1".to_owned(), |addr| addr.ip().to_string())
 }
 
 /// The payload format 2.0 event for a request.

@@ -7,6 +7,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// Makes successive ids differ within the process, even when the clock has not moved.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// 64 bits that differ on every call.

@@ -1,11 +1,7 @@
-//! The caller's side of one invocation: [`Invoke`] describes it, [`PendingInvocation`]
-//! waits for its answer and its end, [`Answer`] is what the runtime posted.
+//! [`Invoke`]: one event to hand to the runtime, with every `/next` header settable and the
+//! emulator's fault injection for its answer.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use super::state::{Shared, Slot};
-use coda_lambda::Diagnostic;
+use std::time::Duration;
 
 /// One event to hand to the runtime, with every `/next` header settable.
 ///
@@ -22,17 +18,26 @@ use coda_lambda::Diagnostic;
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Invoke {
+    /// The event, byte for byte.
     pub(crate) payload: Vec<u8>,
+    /// The request id asked for (else a fresh one).
     pub(crate) request_id: Option<String>,
+    /// The deadline asked for (else the function timeout).
     pub(crate) deadline: Option<DeadlineSpec>,
+    /// `/next` headers set (`Some`) or left out (`None`), names lowercase.
     pub(crate) headers: Vec<(String, Option<String>)>,
+    /// A status to answer the runtime's post with instead of 202.
     pub(crate) answer_status: Option<u16>,
+    /// Close the connection instead of answering the runtime's post.
     pub(crate) drop_answer: bool,
 }
 
+/// The deadline an [`Invoke`] asked for.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum DeadlineSpec {
+    /// This long after queueing.
     In(Duration),
+    /// At this Unix epoch millisecond.
     AtMs(u64),
 }
 
@@ -127,218 +132,5 @@ impl Invoke {
     pub fn drop_answer(mut self) -> Invoke {
         self.drop_answer = true;
         self
-    }
-}
-
-/// What the runtime posted for an invocation.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Answer {
-    /// The payload the caller receives: the response body, or the error JSON.
-    pub payload: Vec<u8>,
-    /// The `Content-Type` the runtime sent.
-    pub content_type: Option<String>,
-    /// For a failed invocation, the error type as Lambda records it: the
-    /// `Lambda-Runtime-Function-Error-Type` header when it is in `Runtime.X` / `Function.X`
-    /// form, else `Runtime.Unknown` (or `Function.Unknown`) (§4.1); for a refused response,
-    /// Lambda's type for the refusal.
-    pub function_error: Option<String>,
-    /// The error-type header exactly as the runtime sent it (header or stream trailer).
-    pub error_type_header: Option<String>,
-    /// The X-Ray error cause the runtime attached to an error (§4.3): the
-    /// `Lambda-Runtime-Function-XRay-Error-Cause` header, or the `errorCause` of an
-    /// error-cause body, which is removed from the payload as RAPID does.
-    pub error_cause: Option<String>,
-    /// Whether the response was streamed (`Lambda-Runtime-Function-Response-Mode: streaming`).
-    pub streamed: bool,
-    /// The status the emulator answered the runtime with (202 unless refused or injected).
-    pub status: u16,
-    /// The request headers the runtime sent with its answer (names lowercase).
-    pub headers: Vec<(String, String)>,
-    /// Trailers of a streamed answer (names lowercase).
-    pub trailers: Vec<(String, String)>,
-    /// Time from queueing the invocation to the end of the answer's body.
-    pub latency: Duration,
-}
-
-impl Answer {
-    /// The payload as JSON, when it is.
-    pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.payload).ok()
-    }
-
-    /// The error body as a [`Diagnostic`], for failed invocations.
-    pub fn diagnostic(&self) -> Option<Diagnostic> {
-        self.function_error.as_ref()?;
-        Diagnostic::from_json(&self.payload)
-    }
-
-    /// A request header the runtime sent with its answer.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether the invocation failed (an error was posted or the answer was refused).
-    pub fn is_error(&self) -> bool {
-        self.function_error.is_some()
-    }
-}
-
-/// How an invocation ended.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Ending {
-    /// The runtime (and every extension subscribed to INVOKE) asked for its next event; in
-    /// Managed Instances mode, the answer arrived.
-    #[default]
-    Completed,
-    /// The deadline passed first; the caller got Lambda's timeout error if it had no answer.
-    TimedOut,
-    /// The function process exited first (`Runtime.ExitError`).
-    ProcessExited,
-    /// No idle execution environment took it (Managed Instances mode): turned away at once.
-    Rejected,
-}
-
-/// The end of an invocation.
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct Finished {
-    /// The answer: posted by the runtime, or made by the emulator for a timeout or exit.
-    pub answer: Option<Answer>,
-    /// Time from queueing to the end of the answer.
-    pub answered_after: Option<Duration>,
-    /// Time from queueing to the end (the runtime's next `/next`, the deadline, the exit).
-    pub finished_after: Duration,
-    /// How it ended.
-    pub ending: Ending,
-    /// Its log lines: START, the function's output while it ran, END, REPORT.
-    pub logs: Vec<String>,
-}
-
-/// Bytes of an answer as they arrive ([`PendingInvocation::read_stream`]).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct StreamRead {
-    /// New bytes after the offset asked for (may be empty when `done` is set).
-    pub bytes: Vec<u8>,
-    /// The content type the runtime declared.
-    pub content_type: Option<String>,
-    /// The complete answer, once it has all arrived.
-    pub done: Option<Answer>,
-}
-
-/// Why waiting on a [`PendingInvocation`] ended without what was asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum WaitError {
-    /// The wait's time limit passed.
-    TimedOut,
-    /// The emulator was shut down.
-    Shutdown,
-}
-
-impl std::fmt::Display for WaitError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WaitError::TimedOut => f.write_str("timed out waiting for the runtime"),
-            WaitError::Shutdown => f.write_str("the emulator was shut down"),
-        }
-    }
-}
-
-impl std::error::Error for WaitError {}
-
-/// A queued invocation; wait for its answer (at `/response` time) and its end (`/next`).
-#[derive(Clone, Debug)]
-pub struct PendingInvocation {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) slot: Arc<Slot>,
-}
-
-impl PendingInvocation {
-    /// The request id the runtime sees.
-    pub fn request_id(&self) -> &str {
-        &self.slot.request_id
-    }
-
-    /// When the invocation was queued.
-    pub fn queued_at(&self) -> Instant {
-        self.slot.queued_at
-    }
-
-    /// Waits up to `limit` for the runtime's answer; returns as soon as the answer's body has
-    /// arrived, whatever the runtime does next.
-    pub fn answer(&self, limit: Duration) -> Result<Answer, WaitError> {
-        self.shared
-            .wait(limit, |state| state.slot(&self.slot).answer.clone())
-    }
-
-    /// Waits up to `limit` for the invocation to end: the runtime asked for the next event
-    /// (and every INVOKE extension did), or it timed out, or the process exited.
-    pub fn finished(&self, limit: Duration) -> Result<Finished, WaitError> {
-        self.shared.wait(limit, |state| {
-            let progress = state.slot(&self.slot);
-            progress.finished_at.map(|at| Finished {
-                answer: progress.answer.clone(),
-                answered_after: progress.answer.as_ref().map(|a| a.latency),
-                finished_after: at.saturating_duration_since(self.slot.queued_at),
-                ending: progress.ending,
-                logs: progress.logs.clone(),
-            })
-        })
-    }
-
-    /// Waits up to `limit` for bytes of the answer past `offset`, or for its end: a streamed
-    /// answer arrives piece by piece, a buffered one all at once.
-    pub fn read_stream(&self, offset: usize, limit: Duration) -> Result<StreamRead, WaitError> {
-        self.shared.wait(limit, |state| {
-            let progress = state.slot(&self.slot);
-            if let Some(answer) = &progress.answer {
-                return Some(StreamRead {
-                    bytes: answer.payload.get(offset..).unwrap_or_default().to_vec(),
-                    content_type: answer.content_type.clone(),
-                    done: Some(answer.clone()),
-                });
-            }
-            let stream = progress.stream.as_ref()?;
-            (stream.bytes.len() > offset).then(|| StreamRead {
-                bytes: stream.bytes[offset..].to_vec(),
-                content_type: stream.content_type.clone(),
-                done: None,
-            })
-        })
-    }
-
-    /// The log lines of the invocation so far (function output, START/END/REPORT).
-    pub fn logs(&self) -> Vec<String> {
-        self.shared
-            .read(|state| state.slot(&self.slot).logs.clone())
-    }
-
-    /// Waits up to `limit` for the invocation to end and for the function's output to go
-    /// quiet, then returns its log lines: output written just before the process asked for
-    /// its next event can reach the emulator's pipe reader just after.
-    pub fn settled_logs(&self, limit: Duration) -> Result<Vec<String>, WaitError> {
-        const QUIET: Duration = Duration::from_millis(25);
-        let end = Instant::now() + limit;
-        self.finished(limit)?;
-        let mut state = self.shared.lock();
-        loop {
-            let now = Instant::now();
-            let finished_at = state.slot(&self.slot).finished_at.unwrap_or(now);
-            let last = state
-                .last_output_at
-                .map_or(finished_at, |at| at.max(finished_at));
-            let quiet_since = now.saturating_duration_since(last);
-            if quiet_since >= QUIET || now >= end {
-                return Ok(state.slot(&self.slot).logs.clone());
-            }
-            state = self.shared.wait_guard_timeout(state, QUIET - quiet_since);
-        }
     }
 }

@@ -6,7 +6,7 @@
 //!   base64 log tail.
 //! - `POST /2021-11-15/functions/{name}/response-streaming-invocations`
 //!   (InvokeWithResponseStream): the answer in AWS event-stream framing
-//!   ([`super::eventstream`]), each piece sent as it arrives.
+//!   ([`crate::eventstream`]), each piece sent as it arrives.
 //!
 //! Errors have the shape AWS SDKs parse: the `x-amzn-ErrorType` header and a JSON body with
 //! `Type` and `message`.
@@ -15,14 +15,18 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::eventstream::{self, InvokeComplete};
-use super::front::{self, AnswerStream, Piece, Streamed};
-use super::function_ref::FunctionRef;
-use super::invoke::{Invoke, PendingInvocation, WaitError};
-use super::server::{Conn, Flow, ReadError};
-use super::state::Shared;
-use super::wire::RequestHead;
-use super::{ids, queue};
+use crate::answer_stream::{AnswerStream, Piece, wait_limit};
+use crate::conn::{Conn, Flow, ReadError};
+use crate::eventstream::{self, InvokeComplete};
+use crate::function_ref::FunctionRef;
+use crate::ids;
+use crate::invoke::Invoke;
+use crate::pending::PendingInvocation;
+use crate::queue::enqueue;
+use crate::state::Shared;
+use crate::streamed_response::Streamed;
+use crate::wait_error::WaitError;
+use crate::wire::{self, RequestHead};
 use coda_lambda::protocol::unescape_path_segment;
 
 /// Largest payload of a synchronous invocation (Lambda's 6 MB quota).
@@ -33,9 +37,13 @@ pub(crate) const MAX_EVENT_PAYLOAD: usize = 1024 * 1024;
 /// How much of the log the `Tail` log type returns (Lambda: the last 4 KB).
 const LOG_TAIL_BYTES: usize = 4096;
 
+/// The path prefix of `Invoke`.
 const INVOKE_PREFIX: &str = "/2015-03-31/functions/";
+/// The path suffix of `Invoke`.
 const INVOKE_SUFFIX: &str = "/invocations";
+/// The path prefix of `InvokeWithResponseStream`.
 const STREAM_PREFIX: &str = "/2021-11-15/functions/";
+/// The path suffix of `InvokeWithResponseStream`.
 const STREAM_SUFFIX: &str = "/response-streaming-invocations";
 
 /// Which Invoke API operation a path is for.
@@ -51,9 +59,11 @@ pub(crate) enum Operation {
 /// the method is the one the operation takes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Route {
+    /// Which operation.
     pub(crate) operation: Operation,
     /// The `{name}` path segment, percent-decoded.
     pub(crate) function: String,
+    /// Whether the method is `POST`, the only one either operation takes.
     pub(crate) post: bool,
 }
 
@@ -82,16 +92,22 @@ impl Route {
 /// `X-Amz-Invocation-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum InvocationType {
+    /// Wait for the answer and return it.
     RequestResponse,
+    /// Queue the event and answer 202 at once.
     Event,
+    /// Check the request and answer 204, invoking nothing.
     DryRun,
 }
 
 /// An Invoke API error, answered in the shape AWS SDKs parse.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ApiError {
+    /// The HTTP status.
     status: u16,
+    /// The `x-amzn-ErrorType` (`ResourceNotFoundException`, …).
     error_type: &'static str,
+    /// The `message` of the body.
     message: String,
 }
 
@@ -152,7 +168,7 @@ struct Call {
 
 impl Call {
     fn parse(shared: &Shared, head: &RequestHead, route: &Route) -> Result<Call, ApiError> {
-        let config = &shared.config;
+        let config = &shared.settings;
         let function = FunctionRef::parse(&route.function);
         let not_found = || {
             // Lambda names the function by its full ARN; what does not parse, as given.
@@ -314,14 +330,14 @@ pub(crate) fn handle(
     }
     let mut invoke = call.invoke;
     invoke.payload = payload;
-    let pending = queue(shared, invoke.request_id(request_id.clone()));
+    let pending = enqueue(shared, invoke.request_id(request_id.clone()));
     if let Ok(answer) = pending.answer(Duration::ZERO)
         && answer.status == 429
     {
         let body = serde_json::json!({
             "Type": "User",
             "Reason": "ConcurrentInvocationLimitExceeded",
-            "message": front::error_message(&answer).unwrap_or_else(|| "Rate Exceeded.".into()),
+            "message": answer.error_message().unwrap_or_else(|| "Rate Exceeded.".into()),
         });
         return conn.respond(
             429,
@@ -382,7 +398,7 @@ fn buffered(
     tail: bool,
 ) -> io::Result<Flow> {
     let request_id = pending.request_id().to_owned();
-    let limit = front::wait_limit(pending);
+    let limit = wait_limit(pending);
     let answer = match pending.answer(limit) {
         Ok(answer) => answer,
         Err(e) => return wait_failed(conn, e, &request_id),
@@ -398,11 +414,11 @@ fn buffered(
     let content_type = answer
         .content_type
         .as_deref()
-        .filter(|v| front::header_value_ok(v))
+        .filter(|v| wire::header_value_ok(v))
         .unwrap_or("application/json");
     let mut headers = vec![
         ("Content-Type", content_type),
-        ("X-Amz-Executed-Version", shared.config.version.as_str()),
+        ("X-Amz-Executed-Version", shared.settings.version.as_str()),
         ("x-amzn-RequestId", request_id.as_str()),
     ];
     if answer.function_error.is_some() {
@@ -424,7 +440,7 @@ fn streamed(
     tail: bool,
 ) -> io::Result<Flow> {
     let request_id = pending.request_id().to_owned();
-    let limit = front::wait_limit(&pending);
+    let limit = wait_limit(&pending);
     let first = match pending.read_stream(0, limit) {
         Ok(read) => read,
         Err(e) => return wait_failed(conn, e, &request_id),
@@ -435,7 +451,7 @@ fn streamed(
         200,
         &[
             ("Content-Type", "application/vnd.amazon.eventstream"),
-            ("X-Amz-Executed-Version", shared.config.version.as_str()),
+            ("X-Amz-Executed-Version", shared.settings.version.as_str()),
             ("x-amzn-RequestId", request_id.as_str()),
         ],
     )?;
@@ -462,7 +478,7 @@ fn streamed(
     };
     let complete = InvokeComplete {
         error_code: answer.function_error.clone(),
-        error_details: front::error_message(&answer),
+        error_details: answer.error_message(),
         log_result,
     };
     out.send(conn, &complete.encode())?;

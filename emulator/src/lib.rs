@@ -1,519 +1,147 @@
-//! The embedded emulator: a real HTTP/1.1 Lambda Runtime API server on `127.0.0.1`, built on
-//! `std::net` and `httparse`.
+//! A local AWS Lambda Runtime API and invoke front, for running and testing functions on your
+//! own machine.
 //!
-//! It hands events to a runtime, records what the runtime posts with RAPID's status codes,
-//! and lets a caller get the answer **at `/response` time** ([`PendingInvocation::answer`])
-//! while also being able to wait for the invocation's end, the runtime's next `/next`
-//! ([`PendingInvocation::finished`]).
+//! [`Emulator`] serves the Runtime API on `127.0.0.1` to any runtime (Coda's, AWS's runtime
+//! interface clients, your own), hands it events, and records what it posts with the status
+//! codes Lambda answers. A caller gets the answer **at `/response` time**
+//! ([`PendingInvocation::answer`]) and can also wait for the invocation's end, the runtime's
+//! next `/next` ([`PendingInvocation::finished`]), with Lambda's START / END / REPORT lines.
+//! On request it also serves the Lambda Invoke API and a Function URL on a second port
+//! ([`EmulatorBuilder::front`]), and runs the function as a supervised process, restarted as
+//! Lambda would ([`Emulator::supervise`]).
+//!
+//! It is a development tool, not a production endpoint: it binds loopback by default, trusts
+//! its callers, and keeps every invocation's logs in memory. It is built on `std::net` and
+//! `httparse`, one thread per connection, with no async runtime.
 //!
 //! ```
 //! use std::time::Duration;
 //! use coda_emulator::{Emulator, Invoke};
 //! use coda_lambda::{Config, Context, Diagnostic, Runtime};
 //!
-//! let emulator = Emulator::start().unwrap();
-//! let runtime = Runtime::new(Config::for_runtime_api(&emulator.runtime_api()).unwrap());
+//! let emulator = Emulator::start()?;
+//! let runtime = Runtime::new(Config::for_runtime_api(&emulator.runtime_api())?);
 //! let serving = std::thread::spawn(move || {
 //!     runtime.run(|n: u64, _ctx: &mut Context| Ok::<_, Diagnostic>(n * 2))
 //! });
 //! let pending = emulator.invoke(Invoke::new("21"));
-//! assert_eq!(pending.answer(Duration::from_secs(10)).unwrap().payload, b"42");
-//! pending.finished(Duration::from_secs(10)).unwrap(); // the runtime is parked on /next
+//! assert_eq!(pending.answer(Duration::from_secs(10))?.payload, b"42");
+//! pending.finished(Duration::from_secs(10))?; // the runtime is parked on /next
 //! drop(emulator); // shuts down: the parked /next gets a 500 and the loop returns
-//! let stopped = serving.join().unwrap();
-//! let cause = std::error::Error::source(&stopped).unwrap(); // the Runtime API error
+//! let stopped = serving.join().expect("the loop does not panic");
+//! let cause = std::error::Error::source(&stopped).expect("the Runtime API's answer");
 //! assert!(cause.to_string().contains("status 500"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Modules: `wire` (sans-IO HTTP parsing), `route` (which endpoint), `state` (queue,
-//! invocations, one condition variable), `server` (sockets), `runtime_api` (the Runtime API
-//! endpoints), `extensions` (the Extensions API), `lifecycle` (delivery, end barrier,
-//! timeouts, exits, REPORT lines), `timer` (the deadline watcher), `process` (the supervised
-//! function process), `front` (the invoke front: routing, streamed responses), `invoke_api`
-//! (the Lambda Invoke API on the front), `function_ref` (function names and ARNs),
-//! `eventstream` (the AWS event-stream framing of streaming invokes, checksummed with
-//! [`crate::crc32`]),
-//! `function_url` (requests as Function URL events), `url_response` (answers as Function URL
-//! responses), `invoke` (the caller's side), `ids` (fresh request and trace ids).
+//! # Testing a handler
+//!
+//! With `coda-emulator` as a dev-dependency, [`testing`] runs a handler through Coda's real
+//! loop against an in-process emulator in one call:
+//! `coda_emulator::testing::invoke(handler, serde_json::json!({...}))` returns an outcome
+//! whose `json()` is the answer, with the deferred-work summary and the invocation's log
+//! lines beside it.
+//!
+//! # Layout
+//!
+//! From the top down; each module uses only modules listed after it.
+//!
+//! - `testing`: a handler through the real loop against an in-process emulator, in one call.
+//! - `builder`: [`EmulatorBuilder`], the function's settings and the addresses to serve on.
+//! - `emulator`: [`Emulator`], the ports and threads, invocations in, what happened out.
+//! - `process`: [`Supervisor`], the function process, its output kept, restarted as Lambda would.
+//! - `function_command`: [`FunctionCommand`], the program, arguments and environment to run.
+//! - `ready_error`: [`ReadyError`], why a supervised function did not become ready.
+//! - `runtime_port`: the Runtime API port's dispatch to the endpoints below.
+//! - `runtime_api`: `/next`, `/response`, `/error` and `/init/error`, with RAPID's statuses.
+//! - `extensions_api`: the Extensions API for in-process extensions.
+//! - `front`: the invoke front's dispatch: Invoke API or Function URL.
+//! - `invoke_api`: the Lambda Invoke API (`Invoke`, `InvokeWithResponseStream`).
+//! - `function_url`: HTTP requests as Function URL events.
+//! - `url_response`: answers as Function URL responses.
+//! - `answer_stream`: an answer read piece by piece as it arrives; how long the front waits.
+//! - `streamed_response`: a response body sent as it is produced.
+//! - `eventstream`: the AWS event-stream framing of streaming invokes.
+//! - `server`: the accept loop, one thread per connection.
+//! - `conn`: one connection: request heads and bodies in, responses out.
+//! - `timer`: the deadline watcher.
+//! - `queue`: what an [`Invoke`] becomes when queued (headers, deadline, the 429 turn-away).
+//! - `lifecycle`: delivery, the end barrier, timeouts, exits, START / END / REPORT lines.
+//! - `pending`: [`PendingInvocation`], [`Finished`], [`StreamRead`]: the caller's waits.
+//! - `state`: the shared state, its one lock and one condition variable.
+//! - `extension`: a registered extension and its INVOKE / SHUTDOWN events.
+//! - `slot`: one invocation's fixed facts and its progress.
+//! - `invoke`: [`Invoke`], one event with every `/next` header settable.
+//! - `answer`: [`Answer`], what the runtime posted.
+//! - `ending`: [`Ending`], how an invocation ended.
+//! - `wait_error`: [`WaitError`], why a wait ended empty-handed.
+//! - `next_reply`: [`NextReply`], a scripted answer to one `/next`.
+//! - `init_error`: [`InitErrorRecord`], what was posted to `/init/error`.
+//! - `settings`: the function's settings and [`Reports`].
+//! - `route`: which Runtime API endpoint a method and path are for.
+//! - `wire`: sans-IO HTTP/1.1: heads, body framing, response bytes.
+//! - `error_type`: the error type Lambda records for an error-type header.
+//! - `function_ref`: function names, partial and full ARNs, qualifiers.
+//! - `ids`: fresh request and trace ids.
+//! - `log_capture`: log lines kept for `testing` (the target of its logger).
+//! - `b64`: base64 as the emulator reads and writes it.
+//! - `crc32`: the CRC-32 of event-stream frames (shared with `coda-bootstrap`'s zip writer).
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub use answer::Answer;
+pub use builder::EmulatorBuilder;
+pub use emulator::Emulator;
+pub use ending::Ending;
+pub use function_command::FunctionCommand;
+pub use init_error::InitErrorRecord;
+pub use invoke::Invoke;
+pub use next_reply::NextReply;
+pub use pending::{Finished, PendingInvocation, StreamRead};
+pub use process::Supervisor;
+pub use ready_error::ReadyError;
+pub use settings::Reports;
+pub use wait_error::WaitError;
+
+mod answer;
+mod answer_stream;
 mod b64;
+mod builder;
+mod conn;
 #[doc(hidden)]
 pub mod crc32;
+mod emulator;
+mod ending;
 mod error_type;
 mod eventstream;
-mod extensions;
+mod extension;
+mod extensions_api;
 mod front;
+mod function_command;
 mod function_ref;
 mod function_url;
 mod ids;
+mod init_error;
 mod invoke;
 mod invoke_api;
 mod lifecycle;
 mod log_capture;
+mod next_reply;
+mod pending;
 mod process;
+mod queue;
+mod ready_error;
 mod route;
 mod runtime_api;
+mod runtime_port;
 mod server;
+mod settings;
+mod slot;
 mod state;
+mod streamed_response;
 pub mod testing;
 mod timer;
 mod url_response;
+mod wait_error;
 mod wire;
-
-use std::io;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-pub use invoke::{Answer, Ending, Finished, Invoke, PendingInvocation, StreamRead, WaitError};
-pub use process::{FunctionCommand, ReadyError, Supervisor};
-
-use coda_lambda::protocol;
-use invoke::DeadlineSpec;
-use state::{Queued, Shared, Slot, SlotSpec};
-
-/// The emulated function's settings.
-#[derive(Clone, Debug)]
-pub struct EmulatorConfig {
-    pub(crate) function_name: String,
-    pub(crate) version: String,
-    pub(crate) memory_mb: u32,
-    pub(crate) timeout: Duration,
-    pub(crate) region: String,
-    pub(crate) account_id: String,
-    pub(crate) path_prefix: String,
-    pub(crate) trace_ids: bool,
-    pub(crate) concurrency: usize,
-    pub(crate) reports: Reports,
-}
-
-/// Where the emulator prints Lambda's START / END / REPORT lines.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Reports {
-    /// Not printed (they are still in each invocation's logs).
-    #[default]
-    Off,
-    /// Printed to standard output, as Lambda writes them to the log stream.
-    Stdout,
-    /// Printed to standard error.
-    Stderr,
-}
-
-impl Reports {
-    pub(crate) fn print(self, line: &str) {
-        use std::io::Write;
-        let _ = match self {
-            Reports::Off => Ok(()),
-            Reports::Stdout => writeln!(io::stdout().lock(), "{line}"),
-            Reports::Stderr => writeln!(io::stderr().lock(), "{line}"),
-        };
-    }
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        EmulatorConfig {
-            function_name: "function".into(),
-            version: "$LATEST".into(),
-            memory_mb: 128,
-            timeout: Duration::from_secs(3),
-            region: "us-east-1".into(),
-            account_id: "123456789012".into(),
-            path_prefix: String::new(),
-            trace_ids: true,
-            concurrency: 1,
-            reports: Reports::Off,
-        }
-    }
-}
-
-/// Builds an [`Emulator`] with settings other than the defaults.
-#[derive(Clone, Debug)]
-pub struct EmulatorBuilder {
-    config: EmulatorConfig,
-    bind: SocketAddr,
-    front: Option<SocketAddr>,
-}
-
-impl EmulatorBuilder {
-    /// The function name (default `function`, as the AWS emulator uses).
-    pub fn function_name(mut self, name: impl Into<String>) -> Self {
-        self.config.function_name = name.into();
-        self
-    }
-
-    /// The function timeout that sets each invocation's deadline (default 3 s, as on Lambda).
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.config.timeout = timeout;
-        self
-    }
-
-    /// The memory size reported to the function (default 128 MB).
-    pub fn memory_mb(mut self, memory_mb: u32) -> Self {
-        self.config.memory_mb = memory_mb;
-        self
-    }
-
-    /// Serves the Runtime API under a path prefix, as cargo-lambda does
-    /// (`http://127.0.0.1:P/.rt/<name>`); [`Emulator::runtime_api`] then gives the URL form.
-    pub fn path_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.config.path_prefix = prefix.into().trim_end_matches('/').to_owned();
-        self
-    }
-
-    /// Whether to send a fresh `Lambda-Runtime-Trace-Id` with each event (default on, as
-    /// Lambda does).
-    pub fn trace_ids(mut self, on: bool) -> Self {
-        self.config.trace_ids = on;
-        self
-    }
-
-    /// Managed Instances mode (`AWS_LAMBDA_MAX_CONCURRENCY` = `n` > 1): up to `n` parked
-    /// `/next` calls, each invocation handed to an idle one and turned away when none is idle;
-    /// invocations end when answered; timeouts are reported, not enforced (§6.1).
-    pub fn concurrency(mut self, n: usize) -> Self {
-        self.config.concurrency = n.max(1);
-        self
-    }
-
-    /// The function version reported (default `$LATEST`).
-    pub fn version(mut self, version: impl Into<String>) -> Self {
-        self.config.version = version.into();
-        self
-    }
-
-    /// Where START / END / REPORT lines are printed (default: not printed).
-    pub fn reports(mut self, reports: Reports) -> Self {
-        self.config.reports = reports;
-        self
-    }
-
-    /// Also serve the invoke front at `addr`: the Lambda Invoke API
-    /// (`POST /2015-03-31/functions/{name}/invocations`, streaming invokes) and a Function URL
-    /// for every other request. Use port 0 for any free port ([`Emulator::front_addr`]).
-    pub fn front(mut self, addr: SocketAddr) -> Self {
-        self.front = Some(addr);
-        self
-    }
-
-    /// The address to bind (default `127.0.0.1:0`: loopback, any free port).
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.bind = addr;
-        self
-    }
-
-    /// Binds and starts serving.
-    pub fn start(self) -> io::Result<Emulator> {
-        let listener = TcpListener::bind(self.bind)?;
-        let addr = listener.local_addr()?;
-        let front = match self.front {
-            Some(front) => Some(TcpListener::bind(front).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot listen on {front} for invocations: {e}"),
-                )
-            })?),
-            None => None,
-        };
-        let front_addr = front.as_ref().map(TcpListener::local_addr).transpose()?;
-        let shared = Arc::new(Shared::new(self.config));
-        let mut threads = vec![server::spawn_listener(
-            listener,
-            shared.clone(),
-            runtime_api::handle,
-        )?];
-        threads.push(timer::spawn(shared.clone())?);
-        if let Some(front) = front {
-            threads.push(server::spawn_listener(
-                front,
-                shared.clone(),
-                front::handle,
-            )?);
-        }
-        Ok(Emulator {
-            shared,
-            addr,
-            front_addr,
-            threads,
-        })
-    }
-}
-
-/// A scripted answer to one `/next` call, for testing how a runtime copes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum NextReply {
-    /// Answer with this status and body (§2.4, §9 #4).
-    Status {
-        /// The status code.
-        status: u16,
-        /// The body.
-        body: Vec<u8>,
-    },
-    /// Answer 200 with this body but no request id (§9 #5).
-    WithoutRequestId(Vec<u8>),
-    /// Close the connection without answering (§9 #3).
-    Close,
-}
-
-/// What a runtime posted to `/init/error`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct InitErrorRecord {
-    /// The error type Lambda records for the header (§4.1 rules).
-    pub function_error: String,
-    /// The `Lambda-Runtime-Function-Error-Type` header as sent.
-    pub error_type_header: Option<String>,
-    /// The body as sent.
-    pub body: Vec<u8>,
-    /// The status the emulator answered (202, or 403 after the first `/next`).
-    pub status: u16,
-}
-
-/// A running Runtime API server. Dropping it shuts it down.
-#[derive(Debug)]
-pub struct Emulator {
-    shared: Arc<Shared>,
-    addr: SocketAddr,
-    front_addr: Option<SocketAddr>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl Emulator {
-    /// Starts an emulator on `127.0.0.1` at a free port, with default settings.
-    pub fn start() -> io::Result<Emulator> {
-        Emulator::builder().start()
-    }
-
-    /// A builder for other settings.
-    pub fn builder() -> EmulatorBuilder {
-        EmulatorBuilder {
-            config: EmulatorConfig::default(),
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            front: None,
-        }
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The bound address of the invoke front, when one was asked for.
-    pub fn front_addr(&self) -> Option<SocketAddr> {
-        self.front_addr
-    }
-
-    /// The emulated function's name.
-    pub fn function_name(&self) -> &str {
-        &self.shared.config.function_name
-    }
-
-    /// The value for `AWS_LAMBDA_RUNTIME_API`: `host:port`, or `http://host:port/prefix` when
-    /// a path prefix is set.
-    pub fn runtime_api(&self) -> String {
-        match self.shared.config.path_prefix.as_str() {
-            "" => self.addr.to_string(),
-            prefix => format!("http://{}{prefix}", self.addr),
-        }
-    }
-
-    /// The Lambda environment a function process needs to talk to this emulator.
-    pub fn function_env(&self) -> Vec<(String, String)> {
-        let c = &self.shared.config;
-        let log_stream = "2026/01/01/[$LATEST]00000000000000000000000000000000";
-        [
-            ("AWS_LAMBDA_RUNTIME_API", self.runtime_api()),
-            ("AWS_LAMBDA_FUNCTION_NAME", c.function_name.clone()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", c.version.clone()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", c.memory_mb.to_string()),
-            (
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", c.function_name),
-            ),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_owned()),
-            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
-            ("AWS_REGION", c.region.clone()),
-            ("AWS_DEFAULT_REGION", c.region.clone()),
-            ("_HANDLER", c.function_name.clone()),
-        ]
-        .into_iter()
-        .chain(
-            (c.concurrency > 1).then(|| ("AWS_LAMBDA_MAX_CONCURRENCY", c.concurrency.to_string())),
-        )
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
-    }
-
-    /// A runtime [`coda_lambda::Config`] for this emulator, with its function settings.
-    pub fn config(&self) -> coda_lambda::Config {
-        let env = self.function_env();
-        let lookup = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        // The emulator's own address always parses.
-        coda_lambda::Config::from_lookup(lookup)
-            .unwrap_or_else(|_| unreachable!("emulator address is valid"))
-    }
-
-    /// Queues an invocation; the runtime receives it on its next `/next`.
-    pub fn invoke(&self, invoke: Invoke) -> PendingInvocation {
-        queue(&self.shared, invoke)
-    }
-
-    /// Queues a scripted reply for a coming `/next` call (in order with invocations).
-    pub fn script_next(&self, reply: NextReply) {
-        self.shared
-            .update(|state| state.queue.push_back(Queued::Scripted(reply)));
-    }
-
-    /// `/next` calls received so far.
-    pub fn next_calls(&self) -> usize {
-        self.shared.read(|s| s.next_calls)
-    }
-
-    /// `/response` and `/error` posts received so far, for any request id.
-    pub fn answer_posts(&self) -> usize {
-        self.shared.read(|s| s.answer_posts)
-    }
-
-    /// Waits until at least `n` `/next` calls have arrived.
-    pub fn wait_next_calls(&self, n: usize, limit: Duration) -> Result<(), WaitError> {
-        self.shared
-            .wait(limit, |s| (s.next_calls >= n).then_some(()))
-    }
-
-    /// Waits until a `/next` call is parked waiting for an event (the runtime is idle).
-    pub fn wait_parked(&self, limit: Duration) -> Result<(), WaitError> {
-        self.shared.wait(limit, |s| {
-            (s.parked_next > 0 && s.queue.is_empty()).then_some(())
-        })
-    }
-
-    /// Waits for a post to `/init/error`.
-    pub fn init_error(&self, limit: Duration) -> Result<InitErrorRecord, WaitError> {
-        self.shared.wait(limit, |s| s.init_error.clone())
-    }
-
-    /// Stops serving: parked `/next` calls get a 500, connections close.
-    pub fn shutdown(&mut self) {
-        if self.shared.read(|s| s.shutdown) {
-            return;
-        }
-        // Extensions subscribed to SHUTDOWN hear about it first (§7.4).
-        self.shared.update(|state| {
-            for extension in state.extensions.iter_mut().filter(|e| e.shutdown) {
-                extension
-                    .events
-                    .push_back(extensions::shutdown_event("spindown"));
-            }
-        });
-        self.shared.shut_down();
-        // Wake the accept loops so they see the flag.
-        let _ = TcpStream::connect(self.addr);
-        if let Some(front) = self.front_addr {
-            let _ = TcpStream::connect(front);
-        }
-        for thread in self.threads.drain(..) {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        self.shutdown();
-    }
-}
-
-/// Queues an invocation on `shared` exactly as [`Emulator::invoke`] does (shared with the
-/// invoke front): in Managed Instances mode it is turned away at once (429) when no `/next`
-/// is idle.
-pub(crate) fn queue(shared: &Arc<Shared>, invoke: Invoke) -> PendingInvocation {
-    let slot = Arc::new(slot(&shared.config, invoke));
-    let concurrent = shared.config.concurrency > 1;
-    shared.update(|state| {
-        let queued = state
-            .queue
-            .iter()
-            .filter(|q| matches!(q, Queued::Invocation(_)))
-            .count();
-        if concurrent && state.parked_next <= queued {
-            let message = format!(
-                "no idle execution environment: all {} are busy",
-                shared.config.concurrency
-            );
-            let mut answer =
-                lifecycle::synthetic_answer(&slot, "TooManyRequestsException", &message);
-            answer.status = 429;
-            state.slot(&slot).answer = Some(answer);
-            lifecycle::finish(shared, state, &slot, Ending::Rejected);
-        } else {
-            state.queue.push_back(Queued::Invocation(slot.clone()));
-        }
-    });
-    PendingInvocation {
-        shared: shared.clone(),
-        slot,
-    }
-}
-
-/// The slot of `invoke`: its `/next` headers with Lambda's defaults, and its deadline.
-fn slot(c: &EmulatorConfig, invoke: Invoke) -> Slot {
-    let queued_at = Instant::now();
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64;
-    let deadline = match invoke.deadline {
-        Some(DeadlineSpec::AtMs(ms)) => ms,
-        Some(DeadlineSpec::In(d)) => now_ms + d.as_millis() as u64,
-        None => now_ms + c.timeout.as_millis() as u64,
-    };
-    let request_id = invoke.request_id.clone().unwrap_or_else(ids::request_id);
-    let mut headers: Vec<(String, String)> = vec![
-        (protocol::REQUEST_ID.into(), request_id.clone()),
-        (protocol::DEADLINE_MS.into(), deadline.to_string()),
-        (
-            protocol::FUNCTION_ARN.into(),
-            format!(
-                "arn:aws:lambda:{}:{}:function:{}",
-                c.region, c.account_id, c.function_name
-            ),
-        ),
-        ("content-type".into(), "application/json".into()),
-    ];
-    if c.trace_ids {
-        headers.push((protocol::TRACE_ID.into(), ids::trace_id()));
-    }
-    for (name, value) in &invoke.headers {
-        headers.retain(|(n, _)| n != name);
-        if let Some(value) = value {
-            headers.push((name.clone(), value.clone()));
-        }
-    }
-    let invocation_id = headers
-        .iter()
-        .find(|(n, _)| n == protocol::INVOCATION_ID)
-        .map(|(_, v)| v.clone())
-        .filter(|v| !v.is_empty());
-    let request_id = headers
-        .iter()
-        .find(|(n, _)| n == protocol::REQUEST_ID)
-        .map(|(_, v)| v.clone())
-        .unwrap_or(request_id);
-    // The emulator enforces the deadline of the invocation (what `deadline_in` or
-    // `deadline_ms` asked for, else the function timeout); a raw header override only
-    // changes what the runtime is told.
-    let left = Duration::from_millis(deadline.saturating_sub(now_ms));
-    Slot::new(SlotSpec {
-        request_id,
-        invocation_id,
-        payload: invoke.payload,
-        headers,
-        answer_status: invoke.answer_status,
-        drop_answer: invoke.drop_answer,
-        queued_at,
-        deadline: queued_at + left,
-    })
-}

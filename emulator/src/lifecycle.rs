@@ -7,10 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::invoke::Answer;
-use super::invoke::Ending;
-use super::state::{Shared, Slot, State, StreamProgress};
-use super::wire::error_body;
+use crate::answer::Answer;
+use crate::ending::Ending;
+use crate::extension::invoke_event;
+use crate::slot::{Slot, StreamProgress};
+use crate::state::{Queued, Shared, State};
+use crate::wire::error_body;
 
 /// The caller's answer when the deadline passed first (what Lambda returns).
 fn timeout_answer(slot: &Slot, timeout: Duration) -> Answer {
@@ -50,7 +52,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         _ => None,
     };
     state.process.cold_pending = false;
-    let event = super::extensions::invoke_event(slot);
+    let event = invoke_event(slot);
     let mut waiting = Vec::new();
     for extension in state.extensions.iter_mut().filter(|e| e.invoke) {
         extension.events.push_back(event.clone());
@@ -58,7 +60,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
     }
     let start = format!(
         "START RequestId: {} Version: {}",
-        slot.request_id, shared.config.version
+        slot.request_id, shared.settings.version
     );
     let mut progress = state.slot(slot);
     if progress.delivered_at.is_none() {
@@ -67,7 +69,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         progress.waiting_extensions = waiting;
         progress.logs.push(start.clone());
         drop(progress);
-        shared.config.reports.print(&start);
+        shared.settings.reports.print(&start);
     }
     if !state.in_flight.iter().any(|s| Arc::ptr_eq(s, slot)) {
         state.in_flight.push(slot.clone());
@@ -140,7 +142,7 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
         duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
     report.push_str(&format!(
         "\tBilled Duration: {billed} ms\tMemory Size: {} MB",
-        shared.config.memory_mb
+        shared.settings.memory_mb
     ));
     if let Some(kb) = memory_kb {
         report.push_str(&format!("\tMax Memory Used: {} MB", kb.div_ceil(1024)));
@@ -156,13 +158,13 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
     progress.logs.push(end.clone());
     progress.logs.push(report.clone());
     drop(progress);
-    shared.config.reports.print(&end);
-    shared.config.reports.print(&report);
+    shared.settings.reports.print(&end);
+    shared.settings.reports.print(&report);
 }
 
 /// The deadline of `slot` passed before it ended.
 pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
-    let concurrent = shared.config.concurrency > 1;
+    let concurrent = shared.settings.concurrency > 1;
     let was_delivered = {
         let mut progress = state.slot(slot);
         if progress.finished_at.is_some() {
@@ -170,13 +172,13 @@ pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         }
         if progress.answer.is_none() {
             progress.stream = None;
-            progress.answer = Some(timeout_answer(slot, shared.config.timeout));
+            progress.answer = Some(timeout_answer(slot, shared.settings.timeout));
         }
         progress.delivered_at.is_some()
     };
     state
         .queue
-        .retain(|q| !matches!(q, super::state::Queued::Invocation(s) if Arc::ptr_eq(s, slot)));
+        .retain(|q| !matches!(q, Queued::Invocation(s) if Arc::ptr_eq(s, slot)));
     finish(shared, state, slot, Ending::TimedOut);
     state.remember_timed_out(slot.clone());
     // Lambda resets the environment; Managed Instances only report the timeout (§6.1, §7.2).
@@ -219,7 +221,7 @@ pub(crate) fn process_exited(
     // A process that died in init fails the invocation that was waiting for it (§4.2).
     if never_initialized {
         let failed = state.queue.iter().find_map(|q| match q {
-            super::state::Queued::Invocation(slot) => Some(slot.clone()),
+            Queued::Invocation(slot) => Some(slot.clone()),
             _ => None,
         });
         if let Some(slot) = failed {
@@ -237,9 +239,9 @@ pub(crate) fn process_exited(
                 ),
             };
             state.slot(&slot).answer = Some(answer);
-            state.queue.retain(
-                |q| !matches!(q, super::state::Queued::Invocation(s) if Arc::ptr_eq(s, &slot)),
-            );
+            state
+                .queue
+                .retain(|q| !matches!(q, Queued::Invocation(s) if Arc::ptr_eq(s, &slot)));
             finish(shared, state, &slot, Ending::ProcessExited);
         }
     }

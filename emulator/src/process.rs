@@ -16,147 +16,46 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::lifecycle;
-use super::state::Shared;
-use super::{Emulator, WaitError};
-
-/// The command that runs the function, and the environment it gets on top of Lambda's.
-#[derive(Clone, Debug)]
-pub struct FunctionCommand {
-    program: OsString,
-    args: Vec<OsString>,
-    env: Vec<(OsString, OsString)>,
-}
-
-impl FunctionCommand {
-    /// Runs `program` with no arguments.
-    pub fn new(program: impl Into<OsString>) -> FunctionCommand {
-        FunctionCommand {
-            program: program.into(),
-            args: Vec::new(),
-            env: Vec::new(),
-        }
-    }
-
-    /// Adds an argument.
-    pub fn arg(mut self, arg: impl Into<OsString>) -> FunctionCommand {
-        self.args.push(arg.into());
-        self
-    }
-
-    /// Adds arguments.
-    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> FunctionCommand {
-        self.args.extend(args.into_iter().map(Into::into));
-        self
-    }
-
-    /// Sets an environment variable for the function (after the Lambda variables, so it can
-    /// override them).
-    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> FunctionCommand {
-        self.env.push((key.into(), value.into()));
-        self
-    }
-
-    /// The program.
-    pub fn program(&self) -> &OsString {
-        &self.program
-    }
-}
-
-/// Why the function did not become ready.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ReadyError {
-    /// The program could not be started (not found, not executable).
-    Spawn {
-        /// The program.
-        program: OsString,
-        /// The error from the operating system.
-        source: io::Error,
-    },
-    /// The process exited before asking for its first event.
-    Exited {
-        /// How it exited (`exit status: 1`).
-        how: String,
-        /// What it posted to `/init/error`, if anything: `(error type, body)`.
-        init_error: Option<(String, String)>,
-    },
-    /// Waiting ended first.
-    Wait(WaitError),
-}
-
-impl std::fmt::Display for ReadyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadyError::Spawn { program, source } => {
-                write!(f, "cannot start {}: {source}", program.to_string_lossy())
-            }
-            ReadyError::Exited {
-                how,
-                init_error: Some((kind, body)),
-            } => {
-                write!(
-                    f,
-                    "the function failed to initialize ({kind}: {body}) and exited ({how})"
-                )
-            }
-            ReadyError::Exited {
-                how,
-                init_error: None,
-            } => {
-                write!(
-                    f,
-                    "the function exited before asking for its first event ({how})"
-                )
-            }
-            ReadyError::Wait(e) => write!(f, "the function did not become ready: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ReadyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            ReadyError::Spawn { source, .. } => Some(source),
-            ReadyError::Wait(e) => Some(e),
-            ReadyError::Exited { .. } => None,
-        }
-    }
-}
+use crate::function_command::FunctionCommand;
+use crate::lifecycle;
+use crate::ready_error::ReadyError;
+use crate::state::{Queued, Shared};
 
 /// A supervised function process. Dropping it kills the process.
 #[derive(Debug)]
 pub struct Supervisor {
+    /// The state the process is recorded in.
     shared: Arc<Shared>,
+    /// The supervisor thread, joined when supervision stops.
     thread: Option<JoinHandle<()>>,
+    /// Why the program could not be started, for `wait_ready`.
     spawn_error: Arc<std::sync::Mutex<Option<io::Error>>>,
+    /// The program, for messages.
     program: OsString,
 }
 
-impl Emulator {
-    /// Starts `command` as this emulator's function process, with the Lambda environment
-    /// ([`Emulator::function_env`]) plus the command's own variables, and keeps it running:
-    /// restarted after a timeout, started again for the next invocation after an exit.
-    /// Its stdout and stderr are forwarded to this process's and kept as invocation logs.
-    pub fn supervise(&self, command: FunctionCommand) -> io::Result<Supervisor> {
-        let shared = self.shared.clone();
-        let env = self.function_env();
+impl Supervisor {
+    /// Starts supervising `command` with `env` (the Lambda environment) on its own thread.
+    pub(crate) fn start(
+        shared: Arc<Shared>,
+        env: Vec<(String, String)>,
+        command: FunctionCommand,
+    ) -> io::Result<Supervisor> {
         let spawn_error = Arc::new(std::sync::Mutex::new(None));
         let errors = spawn_error.clone();
         let program = command.program.clone();
+        let supervised = shared.clone();
         let thread = std::thread::Builder::new()
             .name("coda-emulator-supervisor".into())
-            .spawn(move || supervise(&shared, &command, &env, &errors))?;
+            .spawn(move || supervise(&supervised, &command, &env, &errors))?;
         Ok(Supervisor {
-            shared: self.shared.clone(),
+            shared,
             thread: Some(thread),
             spawn_error,
             program,
         })
     }
-}
 
-impl Supervisor {
     /// Waits until the current process asked for its first event; returns how long its init
     /// took. Fails when it exits first or cannot be started.
     pub fn wait_ready(&self, limit: Duration) -> Result<Duration, ReadyError> {
@@ -302,7 +201,7 @@ fn supervise(
                     } else {
                         s.queue
                             .iter()
-                            .any(|q| matches!(q, super::state::Queued::Invocation(_)))
+                            .any(|q| matches!(q, Queued::Invocation(_)))
                             .then_some(true)
                     }
                 });

@@ -1,19 +1,20 @@
 //! The Runtime API endpoints on the emulator's side (`runtime-api.md` §2–§4): `/next` hands
 //! out events and ends the previous invocation, `/response` and `/error` record answers with
-//! RAPID's status codes, `/init/error` records an init failure. Extension endpoints share the
-//! port and are routed to [`super::extensions`].
+//! RAPID's status codes, `/init/error` records an init failure. The port's dispatch is
+//! `runtime_port`; the Extensions API shares the port.
 
 use std::io;
 use std::sync::Arc;
 
-use super::error_type::recorded_error_type;
-use super::invoke::Answer;
-use super::lifecycle;
-use super::route::Route;
-use super::server::{Conn, Flow, ReadError};
-use super::state::{Queued, Shared, Slot, State};
-use super::wire::RequestHead;
-use super::{InitErrorRecord, NextReply, extensions};
+use crate::answer::Answer;
+use crate::conn::{Conn, Flow};
+use crate::error_type::recorded_error_type;
+use crate::init_error::InitErrorRecord;
+use crate::lifecycle;
+use crate::next_reply::NextReply;
+use crate::slot::Slot;
+use crate::state::{Queued, Shared, State};
+use crate::wire::RequestHead;
 use coda_lambda::protocol::{self, MAX_BUFFERED_RESPONSE};
 
 /// Largest streamed response accepted (§5.5: 200 MB).
@@ -21,53 +22,32 @@ const MAX_STREAMED_RESPONSE: usize = 200 * 1024 * 1024;
 /// Largest `/error` body accepted (§4.1: LMI rejects over 1 MiB).
 const MAX_ERROR_BODY: usize = 1024 * 1024;
 
-/// Serves one request on the Runtime API port.
-pub(crate) fn handle(shared: &Arc<Shared>, conn: &mut Conn, head: RequestHead) -> io::Result<Flow> {
-    match Route::of(&head.method, head.path(), &shared.config.path_prefix) {
-        Route::Next => next(shared, conn, &head),
-        Route::Response(id) => answer(shared, conn, &head, &id, Kind::Response),
-        Route::Error(id) => answer(shared, conn, &head, &id, Kind::Error),
-        Route::InitError => init_error(shared, conn, &head),
-        Route::ExtensionRegister => extensions::register(shared, conn, &head),
-        Route::ExtensionNext => extensions::next(shared, conn, &head),
-        Route::ExtensionInitError => extensions::error(shared, conn, &head, "init"),
-        Route::ExtensionExitError => extensions::error(shared, conn, &head, "exit"),
-        Route::WrongMethod(allowed) => {
-            if let Err(e) = conn.skip_body(&head) {
-                return fail_read(conn, e);
-            }
-            let body = super::wire::error_body("MethodNotAllowed", &format!("use {allowed}"));
-            conn.respond(
-                405,
-                &[("Allow", allowed), ("Content-Type", "application/json")],
-                &body,
-                Flow::KeepAlive,
-            )
-        }
-        Route::Unknown => {
-            if let Err(e) = conn.skip_body(&head) {
-                return fail_read(conn, e);
-            }
-            let message = format!("no Runtime API endpoint {} {}", head.method, head.path());
-            conn.respond_error(404, "NotFound", &message, Flow::KeepAlive)
-        }
-    }
+/// `POST /response` for request `id`.
+pub(crate) fn response(
+    shared: &Arc<Shared>,
+    conn: &mut Conn,
+    head: &RequestHead,
+    id: &str,
+) -> io::Result<Flow> {
+    answer(shared, conn, head, id, Kind::Response)
 }
 
-/// Answers a request whose body could not be read.
-pub(crate) fn fail_read(conn: &mut Conn, error: ReadError) -> io::Result<Flow> {
-    match error {
-        ReadError::Io(_) => Ok(Flow::Close),
-        ReadError::Wire(e) => conn.respond_error(e.status, e.error_type, &e.message, Flow::Close),
-    }
+/// `POST /error` for request `id`.
+pub(crate) fn error(
+    shared: &Arc<Shared>,
+    conn: &mut Conn,
+    head: &RequestHead,
+    id: &str,
+) -> io::Result<Flow> {
+    answer(shared, conn, head, id, Kind::Error)
 }
 
 /// `GET /next`: ends the previous invocation, then waits for an event (§2, §7.1).
-fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result<Flow> {
+pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result<Flow> {
     if let Err(e) = conn.skip_body(head) {
-        return fail_read(conn, e);
+        return conn.fail_read(e);
     }
-    let concurrent = shared.config.concurrency > 1;
+    let concurrent = shared.settings.concurrency > 1;
     let item = {
         let mut state = shared.lock();
         state.next_calls += 1;
@@ -243,7 +223,7 @@ fn answer(
     });
     let body = match read {
         Ok(body) => body,
-        Err(e) => return fail_read(conn, e),
+        Err(e) => return conn.fail_read(e),
     };
     shared.update(|state| state.answer_posts += 1);
 
@@ -306,7 +286,7 @@ fn answer(
         status = 413;
         if kind == Kind::Response {
             function_error = Some("Function.ResponseSizeTooLarge".into());
-            payload = super::wire::error_body(
+            payload = crate::wire::error_body(
                 "Function.ResponseSizeTooLarge",
                 &format!(
                     "Response payload size exceeded maximum allowed payload size ({limit} bytes)."
@@ -349,7 +329,7 @@ fn answer(
         trailers,
         latency: slot.queued_at.elapsed(),
     };
-    let concurrent = shared.config.concurrency > 1;
+    let concurrent = shared.settings.concurrency > 1;
     let accepted = shared.update(|state| {
         // The deadline may have passed while the body arrived.
         if state.slot(&slot).finished_at.is_some() {
@@ -414,12 +394,16 @@ fn rapid_error(status: u16) -> (&'static str, &'static str) {
 }
 
 /// `POST /init/error` (§4.2): accepted before the first `/next`, 403 after.
-fn init_error(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result<Flow> {
+pub(crate) fn init_error(
+    shared: &Arc<Shared>,
+    conn: &mut Conn,
+    head: &RequestHead,
+) -> io::Result<Flow> {
     let mut body = Vec::new();
     if let Err(e) = conn.read_body(head, MAX_ERROR_BODY, &mut |piece| {
         body.extend_from_slice(piece)
     }) {
-        return fail_read(conn, e);
+        return conn.fail_read(e);
     }
     let header = head
         .header(protocol::FUNCTION_ERROR_TYPE)

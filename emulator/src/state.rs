@@ -1,5 +1,7 @@
-//! The emulator's shared state: queued events, invocations in flight, their progress,
-//! extensions, the function process, and the one condition variable every waiter sleeps on.
+//! The emulator's shared state: queued events, invocations in flight, extensions, the
+//! function process, and the one condition variable every waiter sleeps on. The records it
+//! holds are defined below it ([`Slot`], [`Extension`], [`Settings`], …); this module owns
+//! only how they are kept and waited on.
 //!
 //! Lock order: the global [`State`] mutex first, then a slot's progress mutex. Every change
 //! is made with the global lock held and followed by `notify_all`, so a waiter that checks
@@ -10,89 +12,24 @@ use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::extensions::Extension;
-use super::invoke::{Answer, Ending, WaitError};
-use super::{EmulatorConfig, InitErrorRecord, NextReply};
+use crate::extension::Extension;
+use crate::init_error::InitErrorRecord;
+use crate::next_reply::NextReply;
+use crate::settings::Settings;
+use crate::slot::{Progress, Slot};
+use crate::wait_error::WaitError;
 
 /// How many timed-out invocations are remembered, to answer their late posts with 410.
 const TIMED_OUT_MEMORY: usize = 256;
 /// How many finished invocations late output lines can still be attributed to.
 const RECENTLY_FINISHED: usize = 32;
 
-/// One invocation's fixed facts.
-#[derive(Debug)]
-pub(crate) struct Slot {
-    pub(crate) request_id: String,
-    pub(crate) invocation_id: Option<String>,
-    pub(crate) queued_at: Instant,
-    /// When the caller stops waiting: the function timeout after queueing.
-    pub(crate) deadline: Instant,
-    pub(crate) payload: Vec<u8>,
-    /// The `/next` headers, final.
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) answer_status: Option<u16>,
-    pub(crate) drop_answer: bool,
-    progress: Mutex<Progress>,
-}
-
-/// The parts of a [`Slot`] given at creation.
-pub(crate) struct SlotSpec {
-    pub(crate) request_id: String,
-    pub(crate) invocation_id: Option<String>,
-    pub(crate) payload: Vec<u8>,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) answer_status: Option<u16>,
-    pub(crate) drop_answer: bool,
-    pub(crate) queued_at: Instant,
-    pub(crate) deadline: Instant,
-}
-
-impl Slot {
-    pub(crate) fn new(spec: SlotSpec) -> Slot {
-        Slot {
-            request_id: spec.request_id,
-            invocation_id: spec.invocation_id,
-            queued_at: spec.queued_at,
-            deadline: spec.deadline,
-            payload: spec.payload,
-            headers: spec.headers,
-            answer_status: spec.answer_status,
-            drop_answer: spec.drop_answer,
-            progress: Mutex::new(Progress::default()),
-        }
-    }
-}
-
-/// How far an invocation got.
-#[derive(Debug, Default)]
-pub(crate) struct Progress {
-    pub(crate) delivered_at: Option<Instant>,
-    /// Streamed bytes received so far, while a streamed answer is arriving.
-    pub(crate) stream: Option<StreamProgress>,
-    pub(crate) answer: Option<Answer>,
-    /// When the runtime asked for its next event after this one.
-    pub(crate) runtime_done_at: Option<Instant>,
-    /// Extensions subscribed to INVOKE that have not asked for their next event yet.
-    pub(crate) waiting_extensions: Vec<u64>,
-    pub(crate) finished_at: Option<Instant>,
-    pub(crate) ending: Ending,
-    /// Log lines of this invocation (function output, START/END/REPORT).
-    pub(crate) logs: Vec<String>,
-    /// Init duration, for the first invocation of a function process.
-    pub(crate) init_duration: Option<Duration>,
-}
-
-/// A streamed answer as it arrives.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct StreamProgress {
-    pub(crate) content_type: Option<String>,
-    pub(crate) bytes: Vec<u8>,
-}
-
 /// What `/next` hands out next.
 #[derive(Debug)]
 pub(crate) enum Queued {
+    /// An invocation.
     Invocation(Arc<Slot>),
+    /// A scripted reply.
     Scripted(NextReply),
 }
 
@@ -101,12 +38,15 @@ pub(crate) enum Queued {
 pub(crate) struct ProcessInfo {
     /// Increases with each start; 0 when no process is supervised.
     pub(crate) generation: u64,
+    /// The current process id, while one runs.
     pub(crate) pid: Option<u32>,
+    /// When the current process was started.
     pub(crate) started_at: Option<Instant>,
     /// When the current runtime first called `/next`: the end of its init.
     pub(crate) initialized_at: Option<Instant>,
     /// Whether the next invocation handed out is the current process's first (cold start).
     pub(crate) cold_pending: bool,
+    /// Whether a process is running.
     pub(crate) running: bool,
     /// Set by a timeout: the supervisor must kill and restart the process.
     pub(crate) restart_requested: bool,
@@ -121,6 +61,7 @@ pub(crate) struct ProcessInfo {
 /// Everything behind the global lock.
 #[derive(Debug, Default)]
 pub(crate) struct State {
+    /// What `/next` hands out next, in order.
     pub(crate) queue: VecDeque<Queued>,
     /// Invocations handed out and not finished, oldest first.
     pub(crate) in_flight: Vec<Arc<Slot>>,
@@ -138,16 +79,20 @@ pub(crate) struct State {
     pub(crate) next_calls: usize,
     /// `/response` and `/error` posts received so far.
     pub(crate) answer_posts: usize,
+    /// What the runtime posted to `/init/error`, if anything.
     pub(crate) init_error: Option<InitErrorRecord>,
+    /// Registered extensions, in registration order.
     pub(crate) extensions: Vec<Extension>,
+    /// The function process.
     pub(crate) process: ProcessInfo,
+    /// Set once: the emulator is shutting down.
     pub(crate) shutdown: bool,
 }
 
 impl State {
     /// The progress of `slot` (locks its mutex; the global lock is already held).
     pub(crate) fn slot<'a>(&self, slot: &'a Slot) -> MutexGuard<'a, Progress> {
-        slot.progress.lock().unwrap_or_else(|e| e.into_inner())
+        slot.lock_progress()
     }
 
     /// Whether the runtime may be handed an event: every registered extension is ready.
@@ -177,16 +122,17 @@ impl State {
 pub(crate) struct Shared {
     state: Mutex<State>,
     changed: Condvar,
-    pub(crate) config: EmulatorConfig,
+    /// The emulated function's settings.
+    pub(crate) settings: Settings,
     connections: Mutex<Vec<(u64, TcpStream)>>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: EmulatorConfig) -> Shared {
+    pub(crate) fn new(settings: Settings) -> Shared {
         Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
-            config,
+            settings,
             connections: Mutex::new(Vec::new()),
         }
     }

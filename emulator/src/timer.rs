@@ -7,15 +7,18 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::lifecycle;
-use super::state::{Queued, Shared, Slot, State};
+use crate::lifecycle;
+use crate::slot::Slot;
+use crate::state::{Queued, Shared, State};
 
+/// Starts the deadline watcher on its own thread.
 pub(crate) fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("coda-emulator-deadlines".into())
         .spawn(move || watch(&shared))
 }
 
+/// Times out every invocation past its deadline, sleeping until the next one is due.
 fn watch(shared: &Shared) {
     let mut state = shared.lock();
     while !state.shutdown {

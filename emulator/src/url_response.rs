@@ -15,10 +15,13 @@ use std::io;
 
 use serde_json::{Map, Value};
 
-use super::front::{self, AnswerStream, Piece, Streamed};
-use super::invoke::{Answer, PendingInvocation, WaitError};
-use super::server::{Conn, Flow};
-use super::wire::{RequestHead, reason};
+use crate::answer::Answer;
+use crate::answer_stream::{AnswerStream, Piece, wait_limit};
+use crate::conn::{Conn, Flow};
+use crate::pending::PendingInvocation;
+use crate::streamed_response::Streamed;
+use crate::wait_error::WaitError;
+use crate::wire::{self, RequestHead, reason};
 use coda_lambda::protocol::HTTP_INTEGRATION_CONTENT_TYPE;
 
 /// The longest HTTP-integration prelude accepted before its 8 NUL bytes.
@@ -27,14 +30,18 @@ const MAX_PRELUDE: usize = 1024 * 1024;
 /// A status and headers (`Set-Cookie` ones included), checked safe to send.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Head {
+    /// The status.
     pub(crate) status: u16,
+    /// Headers in order, one `Set-Cookie` per cookie.
     pub(crate) headers: Vec<(String, String)>,
 }
 
 /// A complete response.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Response {
+    /// The status and headers.
     pub(crate) head: Head,
+    /// The body.
     pub(crate) body: Vec<u8>,
 }
 
@@ -64,7 +71,7 @@ pub(crate) fn respond(
     pending: PendingInvocation,
 ) -> io::Result<Flow> {
     let request_id = pending.request_id().to_owned();
-    let first = match pending.read_stream(0, front::wait_limit(&pending)) {
+    let first = match pending.read_stream(0, wait_limit(&pending)) {
         Ok(read) => read,
         Err(e) => return write(conn, request, &wait_failed(e), &request_id),
     };
@@ -181,7 +188,7 @@ fn head_of(object: &Map<String, Value>) -> Option<Head> {
                 let framing = ["content-length", "transfer-encoding", "connection"]
                     .iter()
                     .any(|f| name.eq_ignore_ascii_case(f));
-                if !framing && front::header_name_ok(name) && front::header_value_ok(&value) {
+                if !framing && wire::header_name_ok(name) && wire::header_value_ok(&value) {
                     headers.push((name.clone(), value));
                 }
             }
@@ -193,7 +200,7 @@ fn head_of(object: &Map<String, Value>) -> Option<Head> {
         Some(Value::Array(cookies)) => {
             for cookie in cookies {
                 let cookie = cookie.as_str()?;
-                if front::header_value_ok(cookie) {
+                if wire::header_value_ok(cookie) {
                     headers.push(("Set-Cookie".into(), cookie.to_owned()));
                 }
             }
@@ -228,7 +235,7 @@ fn streamed(
         }
     } else {
         let content_type = content_type
-            .filter(|v| front::header_value_ok(v))
+            .filter(|v| wire::header_value_ok(v))
             .unwrap_or_else(|| "application/octet-stream".into());
         let head = Head {
             status: 200,

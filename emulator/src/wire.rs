@@ -12,6 +12,7 @@ pub(crate) const MAX_HEADERS: usize = 64;
 /// A parsed request line and headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RequestHead {
+    /// The method, as sent.
     pub(crate) method: String,
     /// The request target as sent (path and query, still percent-encoded).
     pub(crate) target: String,
@@ -58,12 +59,16 @@ pub(crate) enum Framing {
 /// A request the server cannot accept, with the status to answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct WireError {
+    /// The status to answer with.
     pub(crate) status: u16,
+    /// The Runtime-API-style error type of the body.
     pub(crate) error_type: &'static str,
+    /// What is wrong.
     pub(crate) message: String,
 }
 
 impl WireError {
+    /// An error with this status, type and message.
     pub(crate) fn new(
         status: u16,
         error_type: &'static str,
@@ -76,6 +81,7 @@ impl WireError {
         }
     }
 
+    /// A 400 `InvalidRequest`.
     fn bad(message: impl Into<String>) -> WireError {
         WireError::new(400, "InvalidRequest", message)
     }
@@ -312,6 +318,37 @@ pub(crate) fn error_body(error_type: &str, message: &str) -> Vec<u8> {
         .unwrap_or_default()
 }
 
+/// Whether `value` can go in a response header as is (no CR, LF or NUL: no response
+/// splitting by what a function returns).
+pub(crate) fn header_value_ok(value: &str) -> bool {
+    !value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// Whether `name` is an HTTP token (RFC 9110 §5.6.2), so it can be a header name.
+pub(crate) fn header_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,5 +463,18 @@ mod tests {
         assert!(bad.decode(b"zz\r\n", &mut Vec::new()).is_err());
         let mut bad = ChunkDecoder::default();
         assert!(bad.decode(b"1\r\nab", &mut Vec::new()).is_err());
+    }
+
+    /// Header names must be tokens; values must not split the response.
+    #[test]
+    fn safe_headers() {
+        assert!(header_name_ok("X-Request_Id.1~"));
+        for bad in ["", "Bad Name", "x:y", "é"] {
+            assert!(!header_name_ok(bad), "{bad:?}");
+        }
+        assert!(header_value_ok("text/html; charset=utf-8"));
+        for bad in ["a\r\nInjected: 1", "a\nb", "a\0b"] {
+            assert!(!header_value_ok(bad), "{bad:?}");
+        }
     }
 }

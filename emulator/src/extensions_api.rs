@@ -1,18 +1,17 @@
 //! The Extensions API, enough for in-process (internal) extensions (`runtime-api.md` §7.5):
 //! `register`, `event/next` with INVOKE and SHUTDOWN events, and the init/exit error posts.
 //! An extension subscribed to INVOKE holds each invocation open until it asks for its next
-//! event (the end barrier lives in [`super::lifecycle`]).
+//! event (the end barrier lives in [`crate::lifecycle`]).
 
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 
-use super::lifecycle;
-use super::runtime_api::fail_read;
-use super::server::{Conn, Flow};
-use super::state::{Shared, Slot};
-use super::wire::RequestHead;
-use coda_lambda::protocol;
+use crate::conn::{Conn, Flow};
+use crate::extension::{Extension, shutdown_event};
+use crate::lifecycle;
+use crate::state::Shared;
+use crate::wire::RequestHead;
 
 /// Header naming the extension on `register`.
 const NAME: &str = "lambda-extension-name";
@@ -23,52 +22,6 @@ const ERROR_TYPE: &str = "lambda-extension-function-error-type";
 /// Most extensions Lambda allows (§7.4).
 const MAX_EXTENSIONS: usize = 10;
 
-/// A registered extension.
-#[derive(Debug)]
-pub(crate) struct Extension {
-    pub(crate) id: u64,
-    pub(crate) identifier: String,
-    pub(crate) invoke: bool,
-    pub(crate) shutdown: bool,
-    /// Has asked for its first event (init done).
-    pub(crate) ready: bool,
-    pub(crate) events: VecDeque<Vec<u8>>,
-    /// What it posted to `init/error` or `exit/error`, if anything.
-    pub(crate) errors: Vec<(String, String)>,
-}
-
-/// The INVOKE event body for `slot`.
-pub(crate) fn invoke_event(slot: &Slot) -> Vec<u8> {
-    let header = |name: &str| {
-        slot.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let deadline: u64 = header(protocol::DEADLINE_MS)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let event = serde_json::json!({
-        "eventType": "INVOKE",
-        "deadlineMs": deadline,
-        "requestId": slot.request_id,
-        "invokedFunctionArn": header(protocol::FUNCTION_ARN).unwrap_or_default(),
-        "tracing": {"type": "X-Amzn-Trace-Id", "value": header(protocol::TRACE_ID).unwrap_or_default()},
-    });
-    serde_json::to_vec(&event).unwrap_or_default()
-}
-
-/// The SHUTDOWN event body.
-pub(crate) fn shutdown_event(reason: &str) -> Vec<u8> {
-    let deadline = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis() as u64
-        + 2_000;
-    let event = serde_json::json!({"eventType": "SHUTDOWN", "shutdownReason": reason, "deadlineMs": deadline});
-    serde_json::to_vec(&event).unwrap_or_default()
-}
-
 /// `POST /2020-01-01/extension/register`.
 pub(crate) fn register(
     shared: &Arc<Shared>,
@@ -77,7 +30,7 @@ pub(crate) fn register(
 ) -> io::Result<Flow> {
     let mut body = Vec::new();
     if let Err(e) = conn.read_body(head, 64 * 1024, &mut |p| body.extend_from_slice(p)) {
-        return fail_read(conn, e);
+        return conn.fail_read(e);
     }
     let Some(name) = head
         .header(NAME)
@@ -132,7 +85,7 @@ pub(crate) fn register(
         }
         let id = state.extensions.len() as u64 + 1;
         log::debug!("emulator: extension {name:?} registered for {events:?}");
-        let identifier = super::ids::request_id();
+        let identifier = crate::ids::request_id();
         state.extensions.push(Extension {
             id,
             identifier: identifier.clone(),
@@ -146,7 +99,7 @@ pub(crate) fn register(
     });
     match outcome {
         Outcome::Registered(identifier) => {
-            let c = &shared.config;
+            let c = &shared.settings;
             let body = serde_json::json!({
                 "functionName": c.function_name,
                 "functionVersion": c.version,
@@ -181,7 +134,7 @@ pub(crate) fn register(
 /// `GET /2020-01-01/extension/event/next`: blocks until an event for this extension.
 pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) -> io::Result<Flow> {
     if let Err(e) = conn.skip_body(head) {
-        return fail_read(conn, e);
+        return conn.fail_read(e);
     }
     let identifier = head.header(IDENTIFIER).unwrap_or_default().to_owned();
     let mut state = shared.lock();
@@ -216,7 +169,7 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
     };
     drop(state);
     let event = event.unwrap_or_else(|| shutdown_event("spindown"));
-    let event_id = super::ids::request_id();
+    let event_id = crate::ids::request_id();
     conn.respond(
         200,
         &[
@@ -237,7 +190,7 @@ pub(crate) fn error(
 ) -> io::Result<Flow> {
     let mut body = Vec::new();
     if let Err(e) = conn.read_body(head, 1024 * 1024, &mut |p| body.extend_from_slice(p)) {
-        return fail_read(conn, e);
+        return conn.fail_read(e);
     }
     let identifier = head.header(IDENTIFIER).unwrap_or_default().to_owned();
     let error_type = head.header(ERROR_TYPE).unwrap_or_default().to_owned();

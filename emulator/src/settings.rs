@@ -1,0 +1,71 @@
+//! The emulated function's settings ([`Settings`], fixed when the emulator starts) and where
+//! Lambda's START / END / REPORT lines go ([`Reports`]).
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+/// The emulated function's settings, as the builder left them.
+#[derive(Clone, Debug)]
+pub(crate) struct Settings {
+    /// `AWS_LAMBDA_FUNCTION_NAME`, and the name the invoke front answers to.
+    pub(crate) function_name: String,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`, in START lines and `X-Amz-Executed-Version`.
+    pub(crate) version: String,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, in REPORT lines.
+    pub(crate) memory_mb: u32,
+    /// The function timeout: each invocation's deadline unless it sets its own.
+    pub(crate) timeout: Duration,
+    /// The region in ARNs, URLs and `AWS_REGION`.
+    pub(crate) region: String,
+    /// The account id in ARNs.
+    pub(crate) account_id: String,
+    /// A path the Runtime API is served under (empty: none).
+    pub(crate) path_prefix: String,
+    /// Whether each event gets a fresh trace id.
+    pub(crate) trace_ids: bool,
+    /// Parked `/next` calls allowed; above 1, Managed Instances mode.
+    pub(crate) concurrency: usize,
+    /// Where START / END / REPORT lines are printed.
+    pub(crate) reports: Reports,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            function_name: "function".into(),
+            version: "$LATEST".into(),
+            memory_mb: 128,
+            timeout: Duration::from_secs(3),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            path_prefix: String::new(),
+            trace_ids: true,
+            concurrency: 1,
+            reports: Reports::Off,
+        }
+    }
+}
+
+/// Where the emulator prints Lambda's START / END / REPORT lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reports {
+    /// Not printed (they are still in each invocation's logs).
+    #[default]
+    Off,
+    /// Printed to standard output, as Lambda writes them to the log stream.
+    Stdout,
+    /// Printed to standard error.
+    Stderr,
+}
+
+impl Reports {
+    /// Prints `line` where these settings say (a closed stream is not an error here).
+    pub(crate) fn print(self, line: &str) {
+        let _ = match self {
+            Reports::Off => Ok(()),
+            Reports::Stdout => writeln!(io::stdout().lock(), "{line}"),
+            Reports::Stderr => writeln!(io::stderr().lock(), "{line}"),
+        };
+    }
+}
