@@ -1,5 +1,5 @@
 //! The error type Lambda records for a failed invocation, from the error-type header a runtime
-//! sent (`runtime-api.md` §4.1, §9 #17): what the caller sees as `X-Amz-Function-Error`.
+//! sent (`docs/runtime-api.md` §4.1, §9 #17): what the caller sees as `X-Amz-Function-Error`.
 
 /// The error type Lambda records for an error-type header value (§4.1, §9 #17): the first
 /// `(Runtime|Function)\.[A-Z][a-zA-Z]+` match in it, else `Function.Unknown` for values that

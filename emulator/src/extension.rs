@@ -1,5 +1,5 @@
 //! [`Extension`]: a registered extension as the state keeps it, and the events it is sent
-//! (INVOKE for an invocation, SHUTDOWN when the emulator stops; `runtime-api.md` §7.5).
+//! (INVOKE for an invocation, SHUTDOWN when the emulator stops; `docs/runtime-api.md` §7.5).
 
 use std::collections::VecDeque;
 

@@ -1,4 +1,4 @@
-//! The Extensions API, enough for in-process (internal) extensions (`runtime-api.md` §7.5):
+//! The Extensions API, enough for in-process (internal) extensions (`docs/runtime-api.md` §7.5):
 //! `register`, `event/next` with INVOKE and SHUTDOWN events, and the init/exit error posts.
 //! An extension subscribed to INVOKE holds each invocation open until it asks for its next
 //! event (the end barrier lives in [`crate::lifecycle`]).

@@ -1,4 +1,4 @@
-//! How invocations move from handed-out to finished (`runtime-api.md` §7): delivery (START),
+//! How invocations move from handed-out to finished (`docs/runtime-api.md` §7): delivery (START),
 //! the end barrier (the runtime *and* every INVOKE extension asked for their next event),
 //! timeouts, process exits, and the START / END / REPORT lines with their timings.
 //!

@@ -1,5 +1,5 @@
 //! The function process: started with the Lambda environment, its output forwarded and
-//! attributed to invocations, and restarted as Lambda would (`runtime-api.md` §7.2 #5, §4.2):
+//! attributed to invocations, and restarted as Lambda would (`docs/runtime-api.md` §7.2 #5, §4.2):
 //! after a timeout it is killed and started again (re-init); when it exits on its own, the
 //! invocation it was serving fails with `Runtime.ExitError` and a new process starts when
 //! the next invocation arrives.

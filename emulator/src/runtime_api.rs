@@ -1,4 +1,4 @@
-//! The Runtime API endpoints on the emulator's side (`runtime-api.md` §2–§4): `/next` hands
+//! The Runtime API endpoints on the emulator's side (`docs/runtime-api.md` §2–§4): `/next` hands
 //! out events and ends the previous invocation, `/response` and `/error` record answers with
 //! RAPID's status codes, `/init/error` records an init failure. The port's dispatch is
 //! `runtime_port`; the Extensions API shares the port.

@@ -1,5 +1,5 @@
 //! The deadline watcher: one thread that sleeps on the state's condition variable until the
-//! earliest invocation deadline, then times out whatever has not ended (`runtime-api.md`
+//! earliest invocation deadline, then times out whatever has not ended (`docs/runtime-api.md`
 //! §7.2 #5). It wakes on every state change, so a new, earlier deadline is never missed.
 
 use std::io;
