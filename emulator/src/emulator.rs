@@ -187,7 +187,8 @@ impl Emulator {
     /// Starts `command` as this emulator's function process, with the Lambda environment
     /// ([`Emulator::function_env`]) plus the command's own variables, and keeps it running:
     /// restarted after a timeout, started again for the next invocation after an exit.
-    /// Its stdout and stderr are forwarded to this process's and kept as invocation logs.
+    /// Its stdout and stderr are kept as invocation logs, and passed through to this
+    /// process's when the emulator prints its reports ([`crate::EmulatorBuilder::reports`]).
     pub fn supervise(&self, command: FunctionCommand) -> io::Result<Supervisor> {
         Supervisor::start(self.shared.clone(), self.function_env(), command)
     }

@@ -242,13 +242,15 @@ fn spawn(command: &FunctionCommand, env: &[(String, String)]) -> io::Result<Chil
         .spawn()
 }
 
-/// Forwards a pipe of the process line by line to `out`, attributing lines to invocations;
+/// Reads a pipe of the process line by line, attributing lines to invocations and passing
+/// them on to `out` when the reports are printed;
 /// counts the pipe closed when it ends.
 fn pump<R, W>(shared: &Arc<Shared>, generation: u64, pipe: Option<R>, out: fn() -> W)
 where
     R: Read + Send + 'static,
     W: Write + 'static,
 {
+    let forward = shared.settings.reports.forwards_output();
     let shared = shared.clone();
     let on_failure = shared.clone();
     let started = std::thread::Builder::new()
@@ -261,7 +263,10 @@ where
                     if n == 0 {
                         break;
                     }
-                    let _ = out().write_all(&line);
+                    if forward {
+                        // A closed stdout (`coda run … | head`) must not stop the draining.
+                        let _ = out().write_all(&line);
+                    }
                     let text = String::from_utf8_lossy(&line);
                     shared
                         .update(|s| lifecycle::append_log(s, text.trim_end_matches(['\n', '\r'])));

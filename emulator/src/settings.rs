@@ -46,20 +46,29 @@ impl Default for Settings {
     }
 }
 
-/// Where the emulator prints Lambda's START / END / REPORT lines.
+/// Where the emulator prints the function's log stream: Lambda's START / END / REPORT lines,
+/// and the supervised function process's own output.
+///
+/// Everything is kept in each invocation's logs either way ([`crate::Finished::logs`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Reports {
-    /// Not printed (they are still in each invocation's logs).
+    /// Nothing printed: the default, and what tests want (a passing run stays quiet).
     #[default]
     Off,
-    /// Printed to standard output, as Lambda writes them to the log stream.
+    /// START / END / REPORT to standard output, as Lambda writes them to the log stream; the
+    /// function's stdout and stderr to this process's stdout and stderr.
     Stdout,
-    /// Printed to standard error.
+    /// START / END / REPORT to standard error; the function's output as with `Stdout`.
     Stderr,
 }
 
 impl Reports {
+    /// Whether the supervised function's own output is passed through to this process's.
+    pub(crate) fn forwards_output(self) -> bool {
+        self != Reports::Off
+    }
+
     /// Prints `line` where these settings say (a closed stream is not an error here).
     pub(crate) fn print(self, line: &str) {
         let _ = match self {
