@@ -171,22 +171,30 @@ pub(crate) fn write_line(
     message: &fmt::Arguments<'_>,
     request_id: Option<&str>,
 ) -> io::Result<()> {
+    // The fixed parts are written as bytes: `write!` would run the formatting machinery for
+    // each, once per line.
+    let time = Rfc3339(now).to_bytes();
     match format {
-        LogFormat::Text => writeln!(
-            out,
-            "{}\t{}\t{}\t{message}",
-            Rfc3339(now),
-            request_id.unwrap_or("-"),
-            level_name(level)
-        ),
+        LogFormat::Text => {
+            out.write_all(&time)?;
+            out.write_all(b"\t")?;
+            out.write_all(request_id.unwrap_or("-").as_bytes())?;
+            out.write_all(b"\t")?;
+            out.write_all(level_name(level).as_bytes())?;
+            out.write_all(b"\t")?;
+            match message.as_str() {
+                Some(text) => out.write_all(text.as_bytes())?,
+                None => out.write_fmt(*message)?,
+            }
+            out.write_all(b"\n")
+        }
         LogFormat::Json => {
-            write!(
-                out,
-                "{{\"timestamp\":\"{}\",\"level\":\"{}\",\"message\":\"",
-                Rfc3339(now),
-                level_name(level)
-            )?;
-            json_escaped(out, format_args!("{message}"))?;
+            out.write_all(b"{\"timestamp\":\"")?;
+            out.write_all(&time)?;
+            out.write_all(b"\",\"level\":\"")?;
+            out.write_all(level_name(level).as_bytes())?;
+            out.write_all(b"\",\"message\":\"")?;
+            json_escaped(out, *message)?;
             if let Some(id) = request_id {
                 out.write_all(b"\",\"requestId\":\"")?;
                 json_escaped(out, format_args!("{id}"))?;

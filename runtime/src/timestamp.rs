@@ -9,21 +9,39 @@ use std::time::{SystemTime, UNIX_EPOCH};
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Rfc3339(pub(crate) SystemTime);
 
-impl fmt::Display for Rfc3339 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The length of an RFC 3339 time with milliseconds: `2023-11-14T22:13:20.123Z`.
+pub(crate) const RFC3339_LEN: usize = 24;
+
+impl Rfc3339 {
+    /// The text, written digit by digit: once per log line, so no formatting machinery.
+    pub(crate) fn to_bytes(self) -> [u8; RFC3339_LEN] {
         let since = self.0.duration_since(UNIX_EPOCH).unwrap_or_default();
         let secs = since.as_secs();
-        let days = (secs / 86_400) as i64;
+        let (year, month, day) = civil_from_days((secs / 86_400) as i64);
         let rem = secs % 86_400;
-        let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            rem / 3600,
-            rem / 60 % 60,
-            rem % 60,
-            since.subsec_millis()
-        )
+        let mut out = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut value: u64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year.clamp(0, 9999) as u64);
+        put(5, 2, u64::from(month));
+        put(8, 2, u64::from(day));
+        put(11, 2, rem / 3600);
+        put(14, 2, rem / 60 % 60);
+        put(17, 2, rem % 60);
+        put(20, 3, u64::from(since.subsec_millis()));
+        out
+    }
+}
+
+impl fmt::Display for Rfc3339 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bytes = self.to_bytes();
+        // Only ASCII digits and separators were written.
+        f.write_str(std::str::from_utf8(&bytes).unwrap_or_default())
     }
 }
 
