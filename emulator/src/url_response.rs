@@ -22,7 +22,7 @@ use crate::pending::PendingInvocation;
 use crate::streamed_response::Streamed;
 use crate::wait_error::WaitError;
 use crate::wire::{self, RequestHead, reason};
-use coda_lambda::protocol::HTTP_INTEGRATION_CONTENT_TYPE;
+use coda_lambda::protocol::{self, HTTP_INTEGRATION_CONTENT_TYPE};
 
 /// The longest HTTP-integration prelude accepted before its 8 NUL bytes.
 const MAX_PRELUDE: usize = 1024 * 1024;
@@ -212,9 +212,12 @@ fn head_of(object: &Map<String, Value>) -> Option<Head> {
 
 /// Splits an HTTP-integration body at its 8 NUL bytes: the JSON prelude object and the rest.
 fn split_prelude(bytes: &[u8]) -> Option<(Map<String, Value>, &[u8])> {
-    let at = bytes.windows(8).position(|w| w == [0u8; 8])?;
+    let separator = &protocol::HTTP_PRELUDE_SEPARATOR;
+    let at = bytes
+        .windows(separator.len())
+        .position(|w| w == separator)?;
     match serde_json::from_slice(&bytes[..at]) {
-        Ok(Value::Object(prelude)) => Some((prelude, &bytes[at + 8..])),
+        Ok(Value::Object(prelude)) => Some((prelude, &bytes[at + separator.len()..])),
         _ => None,
     }
 }
@@ -282,7 +285,10 @@ fn read_prelude(answer: &mut AnswerStream) -> Result<(Head, Vec<u8>), Response> 
                     let head = head_of(&prelude).ok_or_else(Response::bad_gateway)?;
                     return Ok((head, rest.to_vec()));
                 }
-                if buffer.windows(8).any(|w| w == [0u8; 8]) || buffer.len() > MAX_PRELUDE {
+                let separator = &protocol::HTTP_PRELUDE_SEPARATOR;
+                if buffer.windows(separator.len()).any(|w| w == separator)
+                    || buffer.len() > MAX_PRELUDE
+                {
                     return Err(Response::bad_gateway());
                 }
             }

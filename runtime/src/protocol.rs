@@ -1,8 +1,22 @@
-//! Runtime API header names and paths, shared by the client and the emulator.
+//! The Runtime API's vocabulary, shared by the runtime's client, the emulator
+//! (`coda-emulator`) and the HTTP adapters (`coda-handlers`): header names and paths
+//! (`docs/runtime-api.md` §2–§5), size limits, the error-type rule RAPID applies (§4.1), the
+//! HTTP-integration content type and separator of streamed HTTP responses (§5.3), the user
+//! agent, and how a request id becomes a path segment (§9 #8).
 //!
-//! One set of constants for both halves of the protocol (`docs/runtime-api.md` §2–§5), so the
-//! client and the emulator cannot disagree about the wire format. Names are lowercase: HTTP
-//! header names are case-insensitive (§0) and the `http` crate stores them lowercase.
+//! One set of definitions for every side of the protocol, so they cannot disagree about the
+//! wire format. Header names are lowercase: HTTP header names are case-insensitive (§0) and
+//! the `http` crate stores them lowercase.
+//!
+//! ```
+//! use coda_lambda::protocol;
+//!
+//! let mut path = String::from(protocol::INVOCATION_PREFIX);
+//! protocol::escape_path_segment("8476a536-e9f4-11e8-9739-2dfe598c3fcd", &mut path);
+//! path.push_str("/response");
+//! assert_eq!(path, "/2018-06-01/runtime/invocation/8476a536-e9f4-11e8-9739-2dfe598c3fcd/response");
+//! assert!(protocol::is_canonical_error_type("Function.OrderRejected"));
+//! ```
 
 /// The Runtime API version prefix of every runtime endpoint (§0).
 pub const API_VERSION: &str = "/2018-06-01";
