@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::Diagnostic;
+use crate::builder::DeferredBuilder;
 use crate::config::FunctionConfig;
 use crate::deferred::{Deferred, DeferredResult};
+use crate::detached::Detached;
 use crate::identity::{ClientContext, CognitoIdentity};
 use crate::invocation::Invocation;
 use crate::task::{Task, When};
@@ -46,6 +48,7 @@ pub struct Context {
     function: Arc<FunctionConfig>,
     cold_start: bool,
     margin: Duration,
+    detached: Arc<Detached>,
     pub(crate) work: RefCell<Work>,
 }
 
@@ -55,6 +58,7 @@ impl Context {
         function: Arc<FunctionConfig>,
         cold_start: bool,
         margin: Duration,
+        detached: Arc<Detached>,
     ) -> Context {
         let received_at = Instant::now();
         let deadline_at = invocation.deadline_ms.map(|ms| {
@@ -89,6 +93,7 @@ impl Context {
             function,
             cold_start,
             margin,
+            detached,
             work: RefCell::new(Work::default()),
         }
     }
@@ -186,7 +191,7 @@ impl Context {
         F: FnOnce(&Deferred) -> R + Send + 'static,
         R: DeferredResult,
     {
-        self.work.borrow_mut().push(Task::new(When::Always, f));
+        self.work.borrow_mut().push(Task::once(When::Always, f));
     }
 
     /// Registers `f` to run after a successful answer only: the response was accepted by the
@@ -196,7 +201,7 @@ impl Context {
         F: FnOnce(&Deferred) -> R + Send + 'static,
         R: DeferredResult,
     {
-        self.work.borrow_mut().push(Task::new(When::Success, f));
+        self.work.borrow_mut().push(Task::once(When::Success, f));
     }
 
     /// Registers `f` to run only after the invocation failed: an error was posted to
@@ -207,7 +212,7 @@ impl Context {
         F: FnOnce(&Deferred) -> R + Send + 'static,
         R: DeferredResult,
     {
-        self.work.borrow_mut().push(Task::new(When::Error, f));
+        self.work.borrow_mut().push(Task::once(When::Error, f));
     }
 
     /// Starts `f` now on its own thread. The runtime joins it (within the budget) before it
@@ -217,15 +222,30 @@ impl Context {
         F: FnOnce(&Deferred) -> R + Send + 'static,
         R: DeferredResult,
     {
-        let deferred = self.deferred(None, None);
+        let deferred = self.deferred_for(None, None);
         self.work
             .borrow_mut()
-            .spawn(Task::new(When::Always, f), deferred);
+            .spawn(Task::once(When::Always, f), deferred, &self.detached);
+    }
+
+    /// Deferred work with a name (for logs and hand-offs), retries and a policy for when it
+    /// cannot finish; register it with the builder's `after`, `after_success` or
+    /// `after_error`.
+    ///
+    /// ```
+    /// # fn demo(ctx: &coda_lambda::Context) {
+    /// ctx.deferred("cache-fill")
+    ///     .attempts(2)
+    ///     .after_success(|_| Ok::<_, std::io::Error>(()));
+    /// # }
+    /// ```
+    pub fn deferred(&self, name: impl Into<std::borrow::Cow<'static, str>>) -> DeferredBuilder<'_> {
+        DeferredBuilder::new(&self.work, name.into())
     }
 
     /// What work of this invocation knows: the budget, and (after the answer) when it was
     /// accepted and whether it failed.
-    pub(crate) fn deferred(
+    pub(crate) fn deferred_for(
         &self,
         error: Option<Diagnostic>,
         answered_at: Option<Instant>,

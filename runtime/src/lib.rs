@@ -75,10 +75,12 @@
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+mod builder;
 mod client;
 mod config;
 mod context;
 mod deferred;
+mod detached;
 mod diagnostic;
 mod error;
 mod handler;
@@ -97,10 +99,13 @@ mod trace_env;
 mod work;
 mod worker;
 
+pub use builder::DeferredBuilder;
 pub use client::{ApiError, Delivery, Operation};
 pub use config::{Config, ConfigError, FunctionConfig};
 pub use context::Context;
-pub use deferred::{Deferred, DeferredOutcome, DeferredResult, DeferredSummary};
+pub use deferred::{
+    Deferred, DeferredOutcome, DeferredResult, DeferredSummary, HandOff, IfUnfinished,
+};
 pub use diagnostic::Diagnostic;
 pub use error::Error;
 pub use handler::{Bytes, FromEvent, Handler};
@@ -109,5 +114,5 @@ pub use handler::{FnHandler, FnRefHandler};
 pub use identity::{ClientApplication, ClientContext, CognitoIdentity};
 pub use reply::{IntoReply, Reply};
 pub use run::InvocationReport;
-pub use runtime::{Runtime, start};
+pub use runtime::{Runtime, start, start_with};
 pub use streaming::ResponseStream;

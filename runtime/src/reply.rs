@@ -118,7 +118,7 @@ impl Reply {
         F: FnOnce(&Deferred) -> R + Send + 'static,
         R: DeferredResult,
     {
-        self.tasks.push(Task::new(when, f));
+        self.tasks.push(Task::once(when, f));
         self
     }
 

@@ -8,9 +8,11 @@ use std::time::{Duration, Instant};
 use crate::client::{Addressee, Client, Delivery, StreamFailure};
 use crate::config::Config;
 use crate::deferred::DeferredSummary;
+use crate::detached::Detached;
 use crate::handler::FromEvent;
 use crate::reply::Body;
 use crate::trace_env::TraceEnv;
+use crate::work::{Carry, Sink};
 use crate::worker::Worker;
 use crate::{ApiError, Context, Diagnostic, Handler, IntoReply, Reply, logging};
 
@@ -43,6 +45,10 @@ pub(crate) struct Settings {
     pub(crate) margin: Duration,
     pub(crate) publish_trace_id: bool,
     pub(crate) observer: Option<Observer>,
+    /// Where deferred work that cannot finish goes; logged when `None`.
+    pub(crate) sink: Option<Sink>,
+    /// How many detached closures may run before new work is not started.
+    pub(crate) max_detached: usize,
 }
 
 /// Serves events until the Runtime API fails; returns why it stopped.
@@ -55,6 +61,9 @@ pub(crate) fn serve<H: Handler<M>, M>(
     let mut trace_env =
         (settings.publish_trace_id && settings.config.max_concurrency == 1).then(TraceEnv::new);
     let mut worker: Option<Worker> = None;
+    let detached = Detached::new(settings.max_detached);
+    // Deferred work carried over to run after the next answer.
+    let mut carried = Vec::new();
     let mut cold_start = true;
     loop {
         let mut invocation = match client.next(&mut payload) {
@@ -68,6 +77,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
             settings.config.function.clone(),
             cold_start,
             settings.margin,
+            detached.clone(),
         );
         cold_start = false;
         logging::set_request_id(Some(ctx.request_id_arc().clone()));
@@ -103,10 +113,20 @@ pub(crate) fn serve<H: Handler<M>, M>(
         let answered_at = Instant::now();
         let answered_after = answered_at.saturating_duration_since(ctx.received_at());
 
-        let deferred = if work.is_empty() {
+        let deferred = if work.is_empty() && carried.is_empty() {
             DeferredSummary::default()
         } else {
-            work.finish(ctx.deferred(error.clone(), Some(answered_at)), &mut worker)
+            let mut carry = Carry {
+                worker: &mut worker,
+                detached: &detached,
+                sink: settings.sink.as_ref(),
+                carried: &mut carried,
+                margin: settings.margin,
+            };
+            work.finish(
+                ctx.deferred_for(error.clone(), Some(answered_at)),
+                &mut carry,
+            )
         };
         if let Some(observe) = settings.observer.as_mut() {
             observe(&InvocationReport {

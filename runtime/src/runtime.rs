@@ -2,12 +2,13 @@
 
 use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client::{Client, Delivery};
 use crate::logging::{self, LogFormat};
 use crate::run::{InvocationReport, Settings, serve};
-use crate::{Config, ConfigError, Diagnostic, Error, Handler};
+use crate::{Config, ConfigError, Diagnostic, Error, HandOff, Handler};
 
 /// A configured runtime: where the Runtime API is and how deferred work is bounded.
 ///
@@ -34,6 +35,10 @@ impl Runtime {
     /// none is set: 100 ms.
     pub const DEFAULT_DEFERRED_MARGIN: Duration = Duration::from_millis(100);
 
+    /// How many detached closures may still be running before the runtime starts no new
+    /// deferred or spawned work, when none is set: 16.
+    pub const DEFAULT_MAX_DETACHED: usize = 16;
+
     /// A runtime configured from the process environment (`AWS_LAMBDA_RUNTIME_API` and the
     /// other Lambda variables; `CODA_DEFERRED_MARGIN_MS` sets the deferred-work margin).
     pub fn from_env() -> Result<Runtime, ConfigError> {
@@ -55,6 +60,8 @@ impl Runtime {
                 margin: Runtime::DEFAULT_DEFERRED_MARGIN,
                 publish_trace_id: true,
                 observer: None,
+                sink: None,
+                max_detached: Runtime::DEFAULT_MAX_DETACHED,
             },
         }
     }
@@ -72,6 +79,36 @@ impl Runtime {
     /// either way: see the README's note on `_X_AMZN_TRACE_ID`.
     pub fn publish_trace_id(mut self, publish: bool) -> Runtime {
         self.settings.publish_trace_id = publish;
+        self
+    }
+
+    /// The sink for deferred work that cannot finish: called with a [`HandOff`] for each
+    /// closure that failed, panicked, was skipped or overran (unless it was marked
+    /// [`crate::IfUnfinished::Drop`], or carried over), so it can be put on a queue or a table
+    /// from inside the same invocation. It runs on the deferred-work thread after the
+    /// invocation's work, isolated (a panic is caught and logged with the hand-off) and
+    /// bounded by the budget plus half the margin (past that it is detached, and the
+    /// hand-off is logged). Without a sink, each hand-off is logged as one JSON line.
+    ///
+    /// ```no_run
+    /// coda_lambda::start_with(
+    ///     |runtime| runtime.on_unfinished(|job| log::warn!("sink: {job}")),
+    ///     || Ok(|event: serde_json::Value, _ctx: &mut coda_lambda::Context| {
+    ///         Ok::<_, coda_lambda::Diagnostic>(event)
+    ///     }),
+    /// )
+    /// ```
+    pub fn on_unfinished(mut self, sink: impl FnMut(&HandOff) + Send + 'static) -> Runtime {
+        self.settings.sink = Some(Arc::new(Mutex::new(Box::new(sink))));
+        self
+    }
+
+    /// How many detached closures — still running after their budget, each holding a thread
+    /// — may exist before the runtime starts no new deferred or spawned work (default
+    /// [`Runtime::DEFAULT_MAX_DETACHED`]). At the limit, new work is skipped with the reason
+    /// and handed off (or carried over), until detached closures end. See ARCHITECTURE.md.
+    pub fn max_detached(mut self, limit: usize) -> Runtime {
+        self.settings.max_detached = limit;
         self
     }
 
@@ -174,9 +211,37 @@ where
     I: FnOnce() -> Result<H, Diagnostic>,
     H: Handler<M>,
 {
+    start_with(|runtime| runtime, init)
+}
+
+/// [`start`] with settings: `configure` gets the [`Runtime`] read from the environment and
+/// returns it changed (a sink for unfinished work, the margin, an observer…). Never returns;
+/// fatal errors are printed and end the process with status 1, as with `start`.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use coda_lambda::{Context, Diagnostic};
+///
+/// fn main() {
+///     coda_lambda::start_with(
+///         |runtime| {
+///             runtime
+///                 .deferred_margin(Duration::from_millis(200))
+///                 .on_unfinished(|job| log::warn!("sink: {job}"))
+///         },
+///         || Ok(|event: serde_json::Value, _ctx: &mut Context| Ok::<_, Diagnostic>(event)),
+///     )
+/// }
+/// ```
+pub fn start_with<C, I, H, M>(configure: C, init: I) -> !
+where
+    C: FnOnce(Runtime) -> Runtime,
+    I: FnOnce() -> Result<H, Diagnostic>,
+    H: Handler<M>,
+{
     logging::init();
     let error = match Runtime::from_env() {
-        Ok(runtime) => runtime.start(init),
+        Ok(runtime) => configure(runtime).start(init),
         Err(e) => Error::Config(e),
     };
     let message = format!("coda-lambda: {}", chain(&error));

@@ -1,0 +1,175 @@
+//! The bound on detached work, and the [`Ticket`] that decides, without a race, whether a
+//! closure the loop stopped waiting for had started.
+//!
+//! A closure still running when the budget is spent keeps its thread (Rust threads cannot be
+//! killed safely), so every detachment costs a thread until the closure ends. [`Detached`]
+//! counts those threads; at the limit the runtime starts no new deferred or spawned work
+//! (it is skipped, with the reason, and handed off or carried over) until some end. A thread
+//! the loop gave up on leaves the count itself when its closure ends.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+/// How many detached closures are still running, and how many may be.
+#[derive(Debug)]
+pub(crate) struct Detached {
+    running: AtomicUsize,
+    limit: usize,
+}
+
+impl Detached {
+    pub(crate) fn new(limit: usize) -> Arc<Detached> {
+        Arc::new(Detached {
+            running: AtomicUsize::new(0),
+            limit,
+        })
+    }
+
+    /// Why no more work may start, when the limit is reached.
+    pub(crate) fn full(&self) -> Option<String> {
+        let running = self.running.load(Ordering::SeqCst);
+        (running >= self.limit).then(|| {
+            format!(
+                "{running} detached closures are still running (the limit, Runtime::max_detached): \
+                 no new work starts until some end"
+            )
+        })
+    }
+
+    /// Detached closures still running.
+    #[cfg(test)]
+    pub(crate) fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    fn add(&self) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn remove(&self) {
+        self.running.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const DONE: u8 = 2;
+const ABANDONED: u8 = 3;
+const DETACHED: u8 = 4;
+
+/// One closure's progress, shared by the loop (which waits for it) and the thread that runs
+/// it. Each side moves it with one compare-and-swap, so exactly one of them decides whether
+/// the closure was never started, finished in time, or detached.
+#[derive(Clone, Debug)]
+pub(crate) struct Ticket {
+    state: Arc<AtomicU8>,
+    detached: Arc<Detached>,
+}
+
+/// What the loop learns when it stops waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GaveUp {
+    /// The closure had not started (the thread never got to it): it never will.
+    NotStarted,
+    /// It was running: it is detached and counted until it ends.
+    Detached,
+    /// It had just finished: its result is on its way.
+    Finished,
+}
+
+impl Ticket {
+    /// A ticket for a closure queued on a thread.
+    pub(crate) fn queued(detached: &Arc<Detached>) -> Ticket {
+        Ticket {
+            state: Arc::new(AtomicU8::new(QUEUED)),
+            detached: detached.clone(),
+        }
+    }
+
+    /// A ticket for a closure whose thread starts it at once.
+    pub(crate) fn running(detached: &Arc<Detached>) -> Ticket {
+        let ticket = Ticket::queued(detached);
+        ticket.state.store(RUNNING, Ordering::SeqCst);
+        ticket
+    }
+
+    /// The running thread: may it start? `false` when the loop already gave up on it.
+    pub(crate) fn start(&self) -> bool {
+        self.swap(QUEUED, RUNNING) || self.state.load(Ordering::SeqCst) == RUNNING
+    }
+
+    /// The running thread: the closure ended. `false` when the loop had detached it (the
+    /// outcome is then the thread's to report), which also takes it out of the count.
+    pub(crate) fn finish(&self) -> bool {
+        if self.swap(RUNNING, DONE) || self.swap(QUEUED, DONE) {
+            return true;
+        }
+        if self.state.load(Ordering::SeqCst) == DETACHED {
+            self.detached.remove();
+        }
+        false
+    }
+
+    /// The loop: it stops waiting for this closure.
+    pub(crate) fn give_up(&self) -> GaveUp {
+        if self.swap(QUEUED, ABANDONED) {
+            GaveUp::NotStarted
+        } else if self.swap(RUNNING, DETACHED) {
+            self.detached.add();
+            GaveUp::Detached
+        } else {
+            GaveUp::Finished
+        }
+    }
+
+    fn swap(&self, from: u8, to: u8) -> bool {
+        self.state
+            .compare_exchange(from, to, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each interleaving of the two sides ends in exactly one verdict, and the count of
+    /// detached closures follows the threads that are really still running.
+    #[test]
+    fn one_verdict_per_closure() {
+        let bound = Detached::new(2);
+        // Given up before its thread started it: never starts.
+        let t = Ticket::queued(&bound);
+        assert_eq!(t.give_up(), GaveUp::NotStarted);
+        assert!(!t.start());
+        // Given up while running: detached, counted until it ends.
+        let t = Ticket::queued(&bound);
+        assert!(t.start());
+        assert_eq!(t.give_up(), GaveUp::Detached);
+        assert_eq!(bound.running(), 1);
+        assert!(!t.finish());
+        assert_eq!(bound.running(), 0);
+        // Finished just before the loop gave up: its result counts.
+        let t = Ticket::running(&bound);
+        assert!(t.finish());
+        assert_eq!(t.give_up(), GaveUp::Finished);
+        assert_eq!(bound.running(), 0);
+    }
+
+    /// At the limit, the bound says why nothing more starts.
+    #[test]
+    fn the_limit() {
+        let bound = Detached::new(1);
+        assert!(bound.full().is_none());
+        let t = Ticket::running(&bound);
+        t.give_up();
+        assert!(
+            bound
+                .full()
+                .unwrap()
+                .contains("1 detached closures are still running")
+        );
+        t.finish();
+        assert!(bound.full().is_none());
+    }
+}
