@@ -68,10 +68,20 @@ pub fn run<H: Handler<M>, M>(handler: H, invokes: Vec<Invoke>) -> Vec<Outcome> {
 }
 
 /// Settings for [`run`]: the emulator and the runtime.
-#[derive(Debug)]
 pub struct Harness {
     emulator: EmulatorBuilder,
     margin: Option<Duration>,
+    runtime: Option<Box<dyn FnOnce(Runtime) -> Runtime>>,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness")
+            .field("emulator", &self.emulator)
+            .field("margin", &self.margin)
+            .field("runtime", &self.runtime.as_ref().map(|_| "configured"))
+            .finish()
+    }
 }
 
 impl Default for Harness {
@@ -86,6 +96,7 @@ impl Harness {
         Harness {
             emulator: Emulator::builder(),
             margin: None,
+            runtime: None,
         }
     }
 
@@ -98,6 +109,29 @@ impl Harness {
     /// Sets the runtime's deferred-work safety margin.
     pub fn deferred_margin(mut self, margin: Duration) -> Harness {
         self.margin = Some(margin);
+        self
+    }
+
+    /// Configures the runtime further (a sink for unfinished work, the detached-work limit…),
+    /// as `coda_lambda::start_with`'s first argument does in the function.
+    ///
+    /// ```
+    /// use coda_emulator::testing::Harness;
+    /// use coda_lambda::{Context, Diagnostic};
+    ///
+    /// let outcomes = Harness::new()
+    ///     .runtime(|r| r.on_unfinished(|job| log::warn!("sink: {job}")))
+    ///     .run(
+    ///         |_: serde_json::Value, ctx: &mut Context| {
+    ///             ctx.deferred("write").after(|_| Err::<(), _>("refused"));
+    ///             Ok::<_, Diagnostic>("ok")
+    ///         },
+    ///         vec![coda_emulator::Invoke::new("{}")],
+    ///     );
+    /// assert!(outcomes[0].logs().iter().any(|l| l.contains("sink: ")));
+    /// ```
+    pub fn runtime(mut self, f: impl FnOnce(Runtime) -> Runtime + 'static) -> Harness {
+        self.runtime = Some(Box::new(f));
         self
     }
 
@@ -130,6 +164,9 @@ impl Harness {
             });
         if let Some(margin) = self.margin {
             runtime = runtime.deferred_margin(margin);
+        }
+        if let Some(configure) = self.runtime {
+            runtime = configure(runtime);
         }
         let stopped = runtime.run(handler);
         let reports = std::mem::take(&mut *reports.lock().unwrap_or_else(|e| e.into_inner()));

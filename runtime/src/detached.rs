@@ -4,8 +4,9 @@
 //! A closure still running when the budget is spent keeps its thread (Rust threads cannot be
 //! killed safely), so every detachment costs a thread until the closure ends. [`Detached`]
 //! counts those threads; at the limit the runtime starts no new deferred or spawned work
-//! (it is skipped, with the reason, and handed off or carried over) until some end. A thread
-//! the loop gave up on leaves the count itself when its closure ends.
+//! (it is skipped, with the reason, and handed off or carried over) until some end; the sink
+//! may use one thread more, so the hand-off of the closure that reached the limit still gets
+//! through. A thread the loop gave up on leaves the count itself when its closure ends.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -33,6 +34,15 @@ impl Detached {
                 "{running} detached closures are still running (the limit, Runtime::max_detached): \
                  no new work starts until some end"
             )
+        })
+    }
+
+    /// Why the sink may not be called now: one more thread than the limit is allowed for it,
+    /// so the hand-off of the closure that reached the limit still gets through.
+    pub(crate) fn full_for_sink(&self) -> Option<String> {
+        let running = self.running.load(Ordering::SeqCst);
+        (running > self.limit).then(|| {
+            format!("{running} detached closures are still running, over the limit: the sink is not called")
         })
     }
 

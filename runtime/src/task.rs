@@ -65,8 +65,9 @@ pub(crate) struct Task {
     pub(crate) when: When,
     pub(crate) plan: Plan,
     pub(crate) run: TaskFn,
-    /// Whether it was carried over from an earlier invocation (it is carried at most once).
-    pub(crate) carried: bool,
+    /// The request id of the invocation it was carried over from, if it was (it is carried
+    /// at most once).
+    pub(crate) carried_from: Option<std::sync::Arc<str>>,
 }
 
 /// How a task's attempts ended on the thread that ran them.
@@ -95,7 +96,7 @@ impl Task {
                 // A single-attempt plan never calls it twice.
                 None => Err("this closure has already run".to_owned()),
             }),
-            carried: false,
+            carried_from: None,
         }
     }
 
@@ -109,7 +110,7 @@ impl Task {
             when,
             plan,
             run: Box::new(move |d| f(d).into_result()),
-            carried: false,
+            carried_from: None,
         }
     }
 

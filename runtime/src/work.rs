@@ -133,15 +133,24 @@ impl Work {
         let tasks: Vec<Task> = carried_in.into_iter().chain(own).collect();
         let total = tasks.len();
         for (index, task) in tasks.into_iter().enumerate() {
-            let (plan, carried) = (task.plan.clone(), task.carried);
-            let ended = run_one(task, &deferred, carry);
+            let plan = task.plan.clone();
+            // Carried work keeps its own request id, with this invocation's budget.
+            let own = match &task.carried_from {
+                Some(origin) => Arc::new(Deferred {
+                    request_id: origin.clone(),
+                    ..(*deferred).clone()
+                }),
+                None => deferred.clone(),
+            };
+            let carried = task.carried_from.is_some();
+            let ended = run_one(task, &own, carry);
             let label = format!("deferred work {}/{total} {}", index + 1, plan.name);
             settle(
                 &label,
                 &plan,
                 carried,
                 ended,
-                &deferred,
+                &own,
                 carry,
                 &mut summary,
                 &mut hand_offs,
@@ -302,7 +311,7 @@ fn settle(
                 log::warn!(
                     "{label} not started ({reason}): carried over to run after the next answer"
                 );
-                task.carried = true;
+                task.carried_from = Some(deferred.request_id.clone());
                 carry.carried.push(task);
                 summary.count(&DeferredOutcome::CarriedOver);
                 return;
@@ -352,7 +361,7 @@ fn hand_over(hand_off: HandOff, deferred: &Arc<Deferred>, carry: &mut Carry<'_>)
         .budget_end
         .map(|end| end + carry.margin / 2)
         .map(|end| Instant::now().max(end));
-    let failure = if let Some(reason) = carry.detached.full() {
+    let failure = if let Some(reason) = carry.detached.full_for_sink() {
         Some(reason)
     } else {
         let worker = match carry.worker {

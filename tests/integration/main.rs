@@ -24,6 +24,8 @@ mod malformed;
 mod process;
 /// AWS's own Python runtime interface client (awslambdaric) against the emulator.
 mod python;
+/// Deferred work that does not go well: retries, hand-offs, carry-over, the detached bound.
+mod resilience;
 /// The Runtime API status policy: every row of §3.3 / §2.4 and the transport failures.
 mod status_policy;
 /// Streamed responses (§5).

@@ -8,6 +8,10 @@
 //! - `lifecycle`: returns `{"pid", "cold"}`; the event can ask it to hang (`"hang": true`,
 //!   never answers), exit (`"exit": <code>`), or defer work that waits for a signal
 //!   (`"signal": "host:port"`: a deferred closure connects there and waits for one byte).
+//! - `address-hog`: run under `ulimit -v` (`CODA_FIXTURE_VM_LIMIT_KB`, the same limit): an
+//!   event `{"hog": true}` reserves all the address space the limit leaves but 1 MiB, so no
+//!   thread can be started; `{"hog": false}` releases it. Every event registers one deferred
+//!   closure that logs `deferred work ran`.
 
 use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
@@ -40,8 +44,32 @@ fn main() {
             })
         }),
         "lifecycle" => coda_lambda::start(|| Ok(lifecycle)),
+        "address-hog" => coda_lambda::start(|| {
+            let limit_kb: u64 = std::env::var("CODA_FIXTURE_VM_LIMIT_KB")?.parse()?;
+            let mut hog: Vec<Vec<u8>> = Vec::new();
+            Ok(move |event: Value, ctx: &mut Context| {
+                if event["hog"] == true {
+                    let used = vm_size_kb().ok_or("no VmSize in /proc/self/status")?;
+                    let spare = limit_kb.saturating_sub(used + 1024) * 1024;
+                    let mut block = Vec::new();
+                    block.try_reserve_exact(spare as usize)?;
+                    hog.push(block);
+                } else {
+                    hog.clear();
+                }
+                ctx.after(|_| log::info!("deferred work ran"));
+                Ok::<_, Diagnostic>(json!({"vm_kb": vm_size_kb()}))
+            })
+        }),
         _ => coda_lambda::start(|| Ok(echo)),
     }
+}
+
+/// The process's address space in use, in kB.
+fn vm_size_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmSize:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Returns the event; logs one line at each level.
