@@ -4,8 +4,10 @@
 //! One TCP connection (`TCP_NODELAY`) kept for the whole run; `GET /next`, then the event's
 //! bytes posted back unchanged to `/response`, then the acknowledgment read and dropped. No
 //! JSON, no headers beyond `Host` and `Content-Length`, no `/error`, no logging, no
-//! dependencies. It is not a runtime: any surprise (a status other than 200, a closed
-//! connection) ends it with exit status 1, which is how the driver ends a run.
+//! dependencies; the request heads are prepared once and every reply is read into one buffer
+//! that is never zeroed again. It is not a runtime: any surprise (a status other than 200, a
+//! closed connection, a malformed head) ends it with exit status 1, which is how the driver
+//! ends a run.
 //!
 //! `AWS_LAMBDA_RUNTIME_API` must be `host:port` (the driver's form; no path prefix).
 
@@ -16,10 +18,10 @@ use std::net::TcpStream;
 use std::ops::Range;
 use std::process::ExitCode;
 
-/// The Runtime API's path for the next event.
-const NEXT: &str = "/2018-06-01/runtime/invocation/next";
-/// The header that names the invocation.
-const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
+/// The header that names the invocation, lowercase.
+const REQUEST_ID: &[u8] = b"lambda-runtime-aws-request-id";
+/// The inbox's first size; it doubles when a reply does not fit.
+const INBOX_BYTES: usize = 16 * 1024;
 
 fn main() -> ExitCode {
     let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
@@ -30,27 +32,26 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let _ = socket.set_nodelay(true);
-    let next = format!("GET {NEXT} HTTP/1.1\r\nHost: {api}\r\n\r\n");
-    let mut inbox = Inbox::default();
-    let mut post = Vec::new();
+    let next = format!("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: {api}\r\n\r\n");
+    let post_start = b"POST /2018-06-01/runtime/invocation/";
+    let post_middle = format!("/response HTTP/1.1\r\nHost: {api}\r\nContent-Length: ");
+    let mut inbox = Inbox::new();
+    let mut post = Vec::with_capacity(1024);
     loop {
         if socket.write_all(next.as_bytes()).is_err() {
             return ExitCode::FAILURE;
         }
-        let Some(event) = inbox.reply(&mut socket) else {
-            return ExitCode::FAILURE;
+        let event = match inbox.reply(&mut socket) {
+            Some(event) if event.status == 200 => event,
+            _ => return ExitCode::FAILURE,
         };
-        if event.status != 200 {
-            return ExitCode::FAILURE;
-        }
-        let id = &inbox.bytes[event.request_id.clone()];
-        let body = &inbox.bytes[event.body.clone()];
+        let body = &inbox.bytes[event.body];
         post.clear();
-        post.extend_from_slice(b"POST /2018-06-01/runtime/invocation/");
-        post.extend_from_slice(id);
-        post.extend_from_slice(b"/response HTTP/1.1\r\nHost: ");
-        post.extend_from_slice(api.as_bytes());
-        let _ = write!(post, "\r\nContent-Length: {}\r\n\r\n", body.len());
+        post.extend_from_slice(post_start);
+        post.extend_from_slice(&inbox.bytes[event.request_id]);
+        post.extend_from_slice(post_middle.as_bytes());
+        push_decimal(&mut post, body.len());
+        post.extend_from_slice(b"\r\n\r\n");
         post.extend_from_slice(body);
         if socket.write_all(&post).is_err() || inbox.reply(&mut socket).is_none() {
             return ExitCode::FAILURE;
@@ -58,12 +59,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(b'0' + (n % 10) as u8);
+}
+
 /// Bytes read from the connection: the current reply and whatever followed it.
-#[derive(Default)]
 struct Inbox {
+    /// The buffer, zeroed once; `start..end` holds bytes not yet used.
     bytes: Vec<u8>,
-    /// Bytes of `bytes` that belong to replies already returned.
-    used: usize,
+    start: usize,
+    end: usize,
 }
 
 /// One HTTP response, its parts as ranges of [`Inbox::bytes`].
@@ -74,56 +83,95 @@ struct Reply {
 }
 
 impl Inbox {
-    /// Reads the next response: head, then a `Content-Length` body. `None` when the
-    /// connection ends or the head cannot be read.
+    fn new() -> Inbox {
+        Inbox {
+            bytes: vec![0; INBOX_BYTES],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Reads the next response: status line and headers line by line, then a
+    /// `Content-Length` body. `None` when the connection ends or the head is malformed.
     fn reply(&mut self, socket: &mut TcpStream) -> Option<Reply> {
-        self.bytes.drain(..self.used);
-        self.used = 0;
-        let head_end = loop {
-            if let Some(at) = self.bytes.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            self.fill(socket)?;
-        };
-        let head = std::str::from_utf8(&self.bytes[..head_end]).ok()?;
-        let mut lines = head.split("\r\n");
-        let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+        let mut status = None;
         let mut length = 0;
         let mut request_id = 0..0;
-        let mut offset = head.find("\r\n")? + 2;
-        for line in lines {
-            if let Some((name, value)) = line.split_once(':') {
-                let start = offset + name.len() + 1 + (value.len() - value.trim_start().len());
-                let value = value.trim();
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.parse().ok()?;
+        let mut line_start = self.start;
+        loop {
+            let Some(newline) = self.bytes[line_start..self.end]
+                .iter()
+                .position(|&b| b == b'\n')
+            else {
+                self.fill(socket)?;
+                continue;
+            };
+            let mut line = line_start..line_start + newline;
+            line_start = line.end + 1;
+            if line.end > line.start && self.bytes[line.end - 1] == b'\r' {
+                line.end -= 1;
+            }
+            let text = &self.bytes[line.clone()];
+            if text.is_empty() {
+                break;
+            }
+            if status.is_none() {
+                // `HTTP/1.1 200 OK`
+                status = Some(decimal(text.get(9..12)?)? as u16);
+            } else if let Some(colon) = text.iter().position(|&b| b == b':') {
+                let name = &text[..colon];
+                let skip = text[colon + 1..].iter().take_while(|&&b| b == b' ').count();
+                let value = line.start + colon + 1 + skip..line.end;
+                if name.eq_ignore_ascii_case(b"content-length") {
+                    length = decimal(&self.bytes[value])?;
                 } else if name.eq_ignore_ascii_case(REQUEST_ID) {
-                    request_id = start..start + value.len();
+                    request_id = value;
                 }
             }
-            offset += line.len() + 2;
         }
-        let body = head_end..head_end + length;
-        while self.bytes.len() < body.end {
+        let body = line_start..line_start + length;
+        while self.end < body.end {
             self.fill(socket)?;
         }
-        self.used = body.end;
+        self.start = body.end;
         Some(Reply {
-            status,
+            status: status?,
             request_id,
             body,
         })
     }
 
-    /// Appends what the socket has; `None` at the end of the connection or on an error.
+    /// Appends what the socket has (growing the buffer when full); `None` at the end of the
+    /// connection or on an error.
     fn fill(&mut self, socket: &mut TcpStream) -> Option<()> {
-        let mut chunk = [0; 4096];
-        match socket.read(&mut chunk) {
+        if self.end == self.bytes.len() {
+            self.bytes.resize(self.bytes.len() * 2, 0);
+        }
+        match socket.read(&mut self.bytes[self.end..]) {
             Ok(0) | Err(_) => None,
             Ok(n) => {
-                self.bytes.extend_from_slice(&chunk[..n]);
+                self.end += n;
                 Some(())
             }
         }
     }
+}
+
+/// The number written in ASCII digits, with trailing spaces allowed; `None` for anything else.
+fn decimal(digits: &[u8]) -> Option<usize> {
+    let digits = digits.trim_ascii_end();
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n = 0usize;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(usize::from(b - b'0'))?;
+    }
+    Some(n)
 }
