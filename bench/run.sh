@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Coda's figures side by side with the floor of this machine and the official lambda_runtime:
 # builds what it needs, runs the instruments interleaved, prints one table (BENCHMARKS.md).
+# Everything it runs is in this repository: the driver (bench/driver, on coda-emulator), the
+# floor (bench/floor-client) and the anchor (bench/anchor-echo, crates.io for its first build).
 #
 #   bash bench/run.sh                   # the full run: about 10 minutes on 2 cores (+1 the first time)
 #   BENCH_QUICK=1 bash bench/run.sh     # smoke test: about a minute; fewer runs, no clean builds
@@ -9,7 +11,9 @@
 # kept in bench-results/<UTC timestamp>/ (git-ignored).
 #
 # Environment (defaults in brackets; the second value is the quick mode's):
-#   CODA_BENCH_KIT    the measurement kit [<repo>/../shared/bench]
+#   CODA_BENCH_KIT    cross-check: the directory of the external measurement kit, whose
+#                     fake-runtime-api, floor-client and anchor-echo then replace the
+#                     driver, floor and anchor above [unset: the repository's own]
 #   CODA_BENCH_WORK   build directories outside the repo [/tmp/coda-bench]
 #   BENCH_QUICK       1 = quick mode [0]
 #   BENCH_JOBS        -j of the clean builds [nproc]
@@ -23,7 +27,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-KIT=${CODA_BENCH_KIT:-$ROOT/../shared/bench}
+KIT=${CODA_BENCH_KIT:-}
 WORK=${CODA_BENCH_WORK:-/tmp/coda-bench}
 QUICK=${BENCH_QUICK:-0}
 JOBS=${BENCH_JOBS:-$(nproc)}
@@ -42,11 +46,13 @@ DEFER_N=${DEFER_N:-$(pick 1000 50)}
 EMU_STREAM_N=${EMU_STREAM_N:-$(pick 5000 1000)}
 export CODA_DEFER_MS=${CODA_DEFER_MS:-100}
 
-[ -f "$KIT/src/main.rs" ] && [ -f "$KIT/anchor-echo/Cargo.toml" ] || {
-  echo "bench: measurement kit not found at $KIT (set CODA_BENCH_KIT to its directory)" >&2
-  exit 2
-}
-KIT=$(cd "$KIT" && pwd)
+if [ -n "$KIT" ]; then
+  [ -f "$KIT/src/main.rs" ] && [ -f "$KIT/anchor-echo/Cargo.toml" ] || {
+    echo "bench: no measurement kit at CODA_BENCH_KIT=$KIT (unset it to use the repository's instruments)" >&2
+    exit 2
+  }
+  KIT=$(cd "$KIT" && pwd)
+fi
 for tool in cargo valgrind callgrind_annotate strip awk; do
   command -v "$tool" > /dev/null || { echo "bench: $tool is required" >&2; exit 2; }
 done
@@ -57,20 +63,38 @@ RAW=$OUT/raw
 mkdir -p "$RAW" "$WORK"
 say() { echo "bench: $*" >&2; }
 
-# Keep every function's environment neutral (fake-runtime-api passes its own through).
+# Keep every function's environment neutral (the driver passes its own through).
 unset RUST_BACKTRACE RUST_LOG AWS_LAMBDA_LOG_FORMAT AWS_LAMBDA_LOG_LEVEL AWS_LAMBDA_MAX_CONCURRENCY
 
 # ---------------------------------------------------------------------------------------------
-# Build: the kit and the anchor as the kit's README says, Coda in a target dir of its own (so
-# the engineers' own builds in target/ neither wait for nor disturb these).
+# Build: the instruments and the anchor, and Coda, each in a target dir of its own (so the
+# engineers' own builds in target/ neither wait for nor disturb these, and the instruments'
+# dependencies do not change the features the echoes are built with).
 
-say "building the kit, the anchor and Coda's examples (outputs in $WORK)"
-(cd "$KIT" && CARGO_TARGET_DIR=$WORK/kit cargo build -q --release)
-(cd "$KIT" && CARGO_TARGET_DIR=$WORK/kit-size CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
-  CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
-  CARGO_PROFILE_RELEASE_PANIC=abort cargo build -q --release --bin floor-client)
-(cd "$KIT/anchor-echo" && CARGO_TARGET_DIR=$WORK/anchor cargo build -q --release)
-(cd "$KIT/anchor-echo" && CARGO_TARGET_DIR=$WORK/anchor cargo build -q --profile small)
+if [ -n "$KIT" ]; then
+  say "building the kit at $KIT (cross-check), its anchor and Coda's examples (outputs in $WORK)"
+  (cd "$KIT" && CARGO_TARGET_DIR=$WORK/kit cargo build -q --release)
+  (cd "$KIT" && CARGO_TARGET_DIR=$WORK/kit-size CARGO_PROFILE_RELEASE_OPT_LEVEL=z \
+    CARGO_PROFILE_RELEASE_LTO=true CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 \
+    CARGO_PROFILE_RELEASE_PANIC=abort cargo build -q --release --bin floor-client)
+  DRIVER=$WORK/kit/release/fake-runtime-api
+  FLOOR=$WORK/kit/release/floor-client
+  FLOOR_SIZE=$WORK/kit-size/release/floor-client
+  ANCHOR_DIR=$KIT/anchor-echo ANCHOR_TARGET=$WORK/anchor-kit LOCKED=
+  INSTRUMENTS="the kit at $KIT: fake-runtime-api, floor-client, anchor-echo"
+else
+  say "building the driver, the floor, the anchor and Coda's examples (outputs in $WORK)"
+  (cd "$ROOT" && CARGO_TARGET_DIR=$WORK/instruments cargo build -q --release \
+    -p coda-bench-driver -p coda-bench-floor)
+  (cd "$ROOT" && CARGO_TARGET_DIR=$WORK/instruments cargo build -q --profile size -p coda-bench-floor)
+  DRIVER=$WORK/instruments/release/bench-driver
+  FLOOR=$WORK/instruments/release/floor-client
+  FLOOR_SIZE=$WORK/instruments/size/floor-client
+  ANCHOR_DIR=$ROOT/bench/anchor-echo ANCHOR_TARGET=$WORK/anchor LOCKED=--locked
+  INSTRUMENTS="the repository's: bench-driver (coda-emulator), bench/floor-client, bench/anchor-echo"
+fi
+(cd "$ANCHOR_DIR" && CARGO_TARGET_DIR=$ANCHOR_TARGET cargo build -q $LOCKED --release)
+(cd "$ANCHOR_DIR" && CARGO_TARGET_DIR=$ANCHOR_TARGET cargo build -q $LOCKED --profile small)
 export CARGO_TARGET_DIR=$WORK/coda
 (cd "$ROOT" && cargo build -q --release -p coda-examples --bin echo --bin echo-deferred --bin echo-stream)
 (cd "$ROOT" && cargo build -q --profile size -p coda-examples --bin echo)
@@ -84,12 +108,10 @@ EMULATOR_BENCH=$(cd "$ROOT" && CARGO_TARGET_DIR=$WORK/coda-bench cargo bench -q 
 unset CARGO_TARGET_DIR
 [ -x "$EMULATOR_BENCH" ] || { echo "bench: could not build the emulator bench" >&2; exit 1; }
 
-FAKE=$WORK/kit/release/fake-runtime-api
 OURS=$WORK/coda/release/echo
 DEFERRED=$WORK/coda/release/echo-deferred
 STREAM=$WORK/coda/release/echo-stream
-FLOOR=$WORK/kit/release/floor-client
-ANCHOR=$WORK/anchor/release/anchor-echo
+ANCHOR=$ANCHOR_TARGET/release/anchor-echo
 declare -A BIN=([ours]=$OURS [floor]=$FLOOR [anchor]=$ANCHOR [stream]=$STREAM)
 
 {
@@ -100,6 +122,7 @@ declare -A BIN=([ours]=$OURS [floor]=$FLOOR [anchor]=$ANCHOR [stream]=$STREAM)
   echo "rustc: $(rustc --version)"
   echo "coda: $(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo '?')" \
     "($(git -C "$ROOT" status --porcelain 2> /dev/null | wc -l) paths differ from it)"
+  echo "instruments: $INSTRUMENTS"
   echo "mode: $([ "$q" = 1 ] && echo quick || echo full)  TP_RUNS=$TP_RUNS TP_N=$TP_N" \
     "COLD_RUNS=$COLD_RUNS CG=$CG_LO/$CG_HI MEM_RUNS=$MEM_RUNS MEM=$MEM_LO/$MEM_HI" \
     "BUILD_RUNS=$BUILD_RUNS JOBS=$JOBS DEFER_N=$DEFER_N CODA_DEFER_MS=$CODA_DEFER_MS EMU_STREAM_N=$EMU_STREAM_N"
@@ -109,7 +132,8 @@ declare -A BIN=([ours]=$OURS [floor]=$FLOOR [anchor]=$ANCHOR [stream]=$STREAM)
 # ---------------------------------------------------------------------------------------------
 # Helpers.
 
-# The value of one field of fake-runtime-api's JSON line.
+# The value of one field of the driver's JSON line (bench-driver and fake-runtime-api print
+# the same fields).
 field() { grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2 | tr -d '"'; }
 # The median of the numbers on stdin ("n/a" when there are none).
 median() {
@@ -122,13 +146,13 @@ rotate() {
   local items=("$@") n=$#
   for ((i = 0; i < n; i++)); do echo "${items[(round + i) % n]}"; done
 }
-# One fake-runtime-api run: fake <jsonl file> <fake args...> -- <command...>. A failed run
-# (not every invocation answered, or an answer that is not the event) is kept in the file
-# but flagged so that `values` skips it.
-fake() {
+# One driver run: drive <jsonl file> <driver args...> -- <command...>. A failed run (not
+# every invocation answered, or an answer that is not the event) is kept in the file but
+# flagged so that `values` skips it.
+drive() {
   local file=$1; shift
   local line
-  line=$("$FAKE" --quiet "$@" 2>> "$RAW/function-stderr.txt") || true
+  line=$("$DRIVER" --quiet "$@" 2>> "$RAW/function-stderr.txt") || true
   if [ -z "$line" ] || [ "$(echo "$line" | field echo_mismatches)" != 0 ] \
     || [ "$(echo "$line" | field responses)" != "$(echo "$line" | field invocations)" ]; then
     say "run failed: $* -> ${line:-no output}"
@@ -143,10 +167,10 @@ values() { grep -v '"failed":true' "$2" 2> /dev/null | while read -r l; do echo 
 # Start: spawn -> first GET /next, one invocation per run, interleaved.
 
 say "start: $COLD_RUNS rounds of ours, floor, anchor"
-for s in ours floor anchor stream; do "$FAKE" -n 3 --quiet -- "${BIN[$s]}" > /dev/null 2>&1 || true; done
+for s in ours floor anchor stream; do "$DRIVER" -n 3 --quiet -- "${BIN[$s]}" > /dev/null 2>&1 || true; done
 for ((r = 0; r < COLD_RUNS; r++)); do
   for s in $(rotate "$r" ours floor anchor); do
-    fake "$RAW/start-$s.jsonl" -n 1 --label "start-$s" -- "${BIN[$s]}"
+    drive "$RAW/start-$s.jsonl" -n 1 --label "start-$s" -- "${BIN[$s]}"
   done
 done
 
@@ -156,7 +180,7 @@ done
 say "throughput: $TP_RUNS rounds of $TP_N invocations of ours, floor, anchor, ours streamed"
 for ((r = 0; r < TP_RUNS; r++)); do
   for s in $(rotate "$r" ours floor anchor stream); do
-    fake "$RAW/throughput-$s.jsonl" -n "$TP_N" --label "throughput-$s" -- "${BIN[$s]}"
+    drive "$RAW/throughput-$s.jsonl" -n "$TP_N" --label "throughput-$s" -- "${BIN[$s]}"
   done
 done
 
@@ -169,7 +193,7 @@ CG=$OUT/callgrind
 mkdir -p "$CG"
 for s in ours floor anchor; do
   for n in "$CG_LO" "$CG_HI"; do
-    fake "$RAW/callgrind-$s.jsonl" -n "$n" --exit-timeout-ms 300000 --label "callgrind-$s-$n" -- \
+    drive "$RAW/callgrind-$s.jsonl" -n "$n" --exit-timeout-ms 300000 --label "callgrind-$s-$n" -- \
       valgrind --tool=callgrind --callgrind-out-file="$CG/$s.$n.out" "${BIN[$s]}"
   done
 done
@@ -211,14 +235,14 @@ startup_instructions() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Memory: peak RSS (VmHWM, read by fake-runtime-api while the function is alive) after MEM_LO
+# Memory: peak RSS (VmHWM, read by the driver while the function is alive) after MEM_LO
 # and MEM_HI invocations with a new trace id each (as on AWS), interleaved.
 
 say "memory: $MEM_RUNS rounds at $MEM_LO and $MEM_HI invocations of ours, floor, anchor"
 for ((r = 0; r < MEM_RUNS; r++)); do
   for s in $(rotate "$r" ours floor anchor); do
     for n in "$MEM_LO" "$MEM_HI"; do
-      fake "$RAW/memory-$s-$n.jsonl" -n "$n" --trace-id unique --label "memory-$s-$n" -- "${BIN[$s]}"
+      drive "$RAW/memory-$s-$n.jsonl" -n "$n" --trace-id unique --label "memory-$s-$n" -- "${BIN[$s]}"
     done
   done
 done
@@ -231,8 +255,8 @@ stripped() {
 }
 declare -A SIZE=(
   [ours]=$(stripped "$OURS") [floor]=$(stripped "$FLOOR") [anchor]=$(stripped "$ANCHOR")
-  [ours-size]=$(stripped "$WORK/coda/size/echo") [floor-size]=$(stripped "$WORK/kit-size/release/floor-client")
-  [anchor-size]=$(stripped "$WORK/anchor/small/anchor-echo")
+  [ours-size]=$(stripped "$WORK/coda/size/echo") [floor-size]=$(stripped "$FLOOR_SIZE")
+  [anchor-size]=$(stripped "$ANCHOR_TARGET/small/anchor-echo")
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -243,7 +267,7 @@ say "build: crate counts; $BUILD_RUNS clean release builds of each side with -j 
 # dependencies, host target, no dev-dependencies), minus the root package.
 crates() { sed 's/ (\*)$//; s/ (proc-macro)$//' | awk 'NF {print $1, $2}' | sort -u | grep -v -x "$1" | tee "$RAW/crates-$2.txt" | wc -l; }
 OURS_CRATES=$(cd "$ROOT" && cargo tree -q -p coda-examples -e normal,build --prefix none | crates "coda-examples v[^ ]*" ours)
-ANCHOR_CRATES=$(cd "$KIT/anchor-echo" && cargo tree -q -e normal,build --prefix none | crates "anchor-echo v[^ ]*" anchor)
+ANCHOR_CRATES=$(cd "$ANCHOR_DIR" && cargo tree -q $LOCKED -e normal,build --prefix none | crates "anchor-echo v[^ ]*" anchor)
 # A clean build compiles the working tree as it is then; a failed one (someone mid-edit) is
 # reported and left out of the median.
 clean_build() {
@@ -253,7 +277,7 @@ clean_build() {
   if [ "$s" = ours ]; then
     (cd "$ROOT" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS" -p coda-examples --bin echo) 2> "$RAW/build-$s-$r.txt" || ok=0
   else
-    (cd "$KIT/anchor-echo" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS") 2> "$RAW/build-$s-$r.txt" || ok=0
+    (cd "$ANCHOR_DIR" && CARGO_TARGET_DIR=$dir cargo build $LOCKED --release -j "$JOBS") 2> "$RAW/build-$s-$r.txt" || ok=0
   fi
   end=$(date +%s.%N)
   rm -rf "$dir"
@@ -386,10 +410,11 @@ row() {
   row "streamed echo, inv/s (floor = buffered) **" "$TP_stream" "$TP_ours" - ">= 0.80 x buffered" floor ">=" 0.80
   row "  same under the emulator, one at a time **" "$EMU_STREAM" "$EMU_BUF" - ">= 0.80 x buffered" floor ">=" 0.80
   echo
-  echo "ours = Coda's echo; floor = the kit's floor-client; anchor = lambda_runtime 1.5.0 echo; o/f, o/a = ratios."
+  echo "ours = Coda's echo; floor = the smallest std echo loop; anchor = the echo on lambda_runtime 1.5.0;"
+  echo "o/f, o/a = ratios. Instruments: $INSTRUMENTS."
   echo "*  under coda_emulator, $DEFER_N invocations each of echo-deferred (closure sleeps ${CODA_DEFER_MS} ms)"
   echo "   and echo, alternating; the floor column is the plain echo. Caller = queue -> answer."
-  echo "** streamed echo (Reply::stream, chunked /response) vs the buffered echo: fake-runtime-api"
+  echo "** streamed echo (Reply::stream, chunked /response) vs the buffered echo: the driver's"
   echo "   throughput rounds above; and $EMU_STREAM_N alternating invocations each under coda_emulator,"
   echo "   one at a time (rate = invocations / sum of queue -> next /next)."
   echo "crates: unique packages of \`cargo tree -e normal,build --prefix none\`, root excluded."

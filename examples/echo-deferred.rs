@@ -2,11 +2,10 @@
 //! 100) after the answer and logs one line at debug level.
 //!
 //! The benchmarks compare the caller's latency against the plain `echo` (see BENCHMARKS.md):
-//! the caller should not pay for the sleep, the invocation's end should. Run it against the
-//! measurement kit's fake Runtime API (`bash bench/run.sh` builds the kit into
-//! /tmp/coda-bench/kit); the 20 invocations take about 2 s, the sleeps:
+//! the caller should not pay for the sleep, the invocation's end should. Run it under the
+//! benchmark's driver (`bench/driver`); the 20 invocations take about 2 s, the sleeps:
 //!
-//!     cargo build -q --release -p coda-examples --bin echo-deferred && AWS_LAMBDA_LOG_LEVEL=debug /tmp/coda-bench/kit/release/fake-runtime-api -n 20 -- target/release/echo-deferred
+//!     cargo build -q --release -p coda-examples --bin echo-deferred && AWS_LAMBDA_LOG_LEVEL=debug cargo run -q --release -p coda-bench-driver -- -n 20 -- target/release/echo-deferred
 
 use std::time::Duration;
 

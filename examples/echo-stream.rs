@@ -2,10 +2,10 @@
 //! event written in one write: one chunk on a chunked `POST /response` of its own.
 //!
 //! The benchmarks compare its rate with the buffered `echo` (see BENCHMARKS.md). Run it
-//! against the measurement kit's fake Runtime API, which de-chunks the body and checks it
-//! byte for byte (`bash bench/run.sh` builds the kit into /tmp/coda-bench/kit):
+//! under the benchmark's driver (`bench/driver`, on coda-emulator, which de-chunks the body);
+//! the driver checks it byte for byte:
 //!
-//!     cargo build -q --release -p coda-examples --bin echo-stream && /tmp/coda-bench/kit/release/fake-runtime-api -n 1000 -- target/release/echo-stream
+//!     cargo build -q --release -p coda-examples --bin echo-stream && cargo run -q --release -p coda-bench-driver -- -n 1000 -- target/release/echo-stream
 
 use std::io::Write;
 

@@ -1,10 +1,10 @@
 //! echo: returns its event unchanged (a `serde_json::Value` round trip, compact JSON).
 //!
-//! The function the benchmarks measure (see BENCHMARKS.md). Run it against the measurement
-//! kit's fake Runtime API, which serves 1,000 events, checks every answer byte for byte and
-//! prints its figures (`bash bench/run.sh` builds the kit into /tmp/coda-bench/kit):
+//! The function the benchmarks measure (see BENCHMARKS.md). Run it under the benchmark's
+//! driver (`bench/driver`, on coda-emulator), which serves 1,000 events, checks every answer
+//! byte for byte and prints its figures:
 //!
-//!     cargo build -q --release -p coda-examples --bin echo && /tmp/coda-bench/kit/release/fake-runtime-api -n 1000 -- target/release/echo
+//!     cargo build -q --release -p coda-examples --bin echo && cargo run -q --release -p coda-bench-driver -- -n 1000 -- target/release/echo
 
 fn main() {
     coda_lambda::start(|| {
