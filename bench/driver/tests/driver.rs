@@ -1,43 +1,19 @@
-//! The driver against real function processes. The function is this test binary started
-//! again by the driver with `BENCH_DRIVER_TEST_ROLE` set: its `function` test then runs a
-//! Coda function of that role (an echo, a function that answers something else, or a
-//! process that exits before asking for an event) on the driver's emulator; on its own
-//! (`--ignored`) that "test" is not one.
+//! The driver against real function processes: `bench-driver-test-function`
+//! (`src/bin/test-function.rs`) as an echo, a function that answers something else, or a
+//! process that exits before asking for an event.
 
 use std::process::Command;
 
-use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
-
-/// The variable that makes this test binary a function.
-const ROLE: &str = "BENCH_DRIVER_TEST_ROLE";
-
-#[test]
-#[ignore = "not a test: the function process the other tests start through the driver"]
-fn function() {
-    match std::env::var(ROLE).as_deref() {
-        Ok("echo") => {
-            coda_lambda::start(|| Ok(|event: Value, _ctx: &mut Context| Ok::<_, Diagnostic>(event)))
-        }
-        Ok("other") => coda_lambda::start(|| {
-            Ok(|_event: Value, _ctx: &mut Context| Ok::<_, Diagnostic>(json!({"other": true})))
-        }),
-        Ok("exit") => std::process::exit(3),
-        // Run on its own (`--include-ignored`): there is no function to be.
-        _ => {}
-    }
-}
 
 /// Runs the driver with `args` on this binary as a function of `role`: (exit code, figures).
 fn drive(role: &str, args: &[&str]) -> (Option<i32>, Value) {
-    let this = std::env::current_exe().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_bench-driver"))
         .args(args)
         .arg("--quiet")
         .arg("--")
-        .arg(this)
-        .args(["--exact", "function", "--ignored", "--nocapture"])
-        .env(ROLE, role)
+        .arg(env!("CARGO_BIN_EXE_bench-driver-test-function"))
+        .env("BENCH_DRIVER_TEST_ROLE", role)
         .output()
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
