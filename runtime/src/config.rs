@@ -14,6 +14,8 @@ pub struct Config {
     pub(crate) endpoint: Endpoint,
     pub(crate) function: Arc<FunctionConfig>,
     pub(crate) max_concurrency: usize,
+    /// What was wrong with the environment, for the runtime to log once it serves.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// The function's own settings, shared by every [`crate::Context`] (§1).
@@ -126,6 +128,10 @@ impl Config {
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let api = lookup("AWS_LAMBDA_RUNTIME_API").ok_or(ConfigError::MissingRuntimeApi)?;
+        let mut warnings = Vec::new();
+        let (max_concurrency, warning) =
+            parse_concurrency(lookup("AWS_LAMBDA_MAX_CONCURRENCY").as_deref());
+        warnings.extend(warning);
         let endpoint = Endpoint::parse(&api)?;
         let text = |key: &str| lookup(key).unwrap_or_default();
         let non_empty = |key: &str| lookup(key).filter(|v| !v.is_empty());
@@ -143,7 +149,8 @@ impl Config {
         Ok(Config {
             endpoint,
             function: Arc::new(function),
-            max_concurrency: parse_concurrency(lookup("AWS_LAMBDA_MAX_CONCURRENCY").as_deref()),
+            max_concurrency,
+            warnings,
         })
     }
 
@@ -170,17 +177,35 @@ impl Config {
         self
     }
 
-    /// `AWS_LAMBDA_MAX_CONCURRENCY`: 1 when absent, zero, negative or not a number (§9 #20).
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`: 1 when absent, zero, negative or not a number (§9 #20;
+    /// the last two are logged as a warning when the runtime starts).
     pub fn max_concurrency(&self) -> usize {
         self.max_concurrency
     }
 }
 
-fn parse_concurrency(value: Option<&str>) -> usize {
-    value
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .filter(|n| *n >= 1)
-        .unwrap_or(1)
+/// `AWS_LAMBDA_MAX_CONCURRENCY` as a number of workers, and what was wrong with it: absent
+/// or 0 is 1 without a word; negative or not a number is 1 with a warning.
+fn parse_concurrency(value: Option<&str>) -> (usize, Option<String>) {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return (1, None);
+    };
+    match text.parse::<i64>() {
+        Ok(n) if n >= 1 => (usize::try_from(n).unwrap_or(usize::MAX), None),
+        Ok(0) => (1, None),
+        Ok(_) => (
+            1,
+            Some(format!(
+                "AWS_LAMBDA_MAX_CONCURRENCY={text} is negative: serving one invocation at a time"
+            )),
+        ),
+        Err(_) => (
+            1,
+            Some(format!(
+                "AWS_LAMBDA_MAX_CONCURRENCY={text:?} is not a number: serving one invocation at a time"
+            )),
+        ),
+    }
 }
 
 /// Why the environment could not be turned into a [`Config`].
@@ -321,6 +346,13 @@ mod tests {
             ])
             .unwrap();
             assert_eq!(c.max_concurrency(), expected, "{value}");
+            let warned = matches!(value, "-3" | "many");
+            assert_eq!(
+                c.warnings.len(),
+                usize::from(warned),
+                "{value}: {:?}",
+                c.warnings
+            );
         }
     }
 }

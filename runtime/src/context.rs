@@ -49,6 +49,7 @@ pub struct Context {
     cold_start: bool,
     margin: Duration,
     detached: Arc<Detached>,
+    worker: usize,
     pub(crate) work: RefCell<Work>,
 }
 
@@ -59,6 +60,7 @@ impl Context {
         cold_start: bool,
         margin: Duration,
         detached: Arc<Detached>,
+        worker: usize,
     ) -> Context {
         let received_at = Instant::now();
         let deadline_at = invocation.deadline_ms.map(|ms| {
@@ -94,6 +96,7 @@ impl Context {
             cold_start,
             margin,
             detached,
+            worker,
             work: RefCell::new(Work::default()),
         }
     }
@@ -177,6 +180,12 @@ impl Context {
     /// The function's settings from the environment.
     pub fn function(&self) -> &FunctionConfig {
         &self.function
+    }
+
+    /// Which worker serves this invocation: 0 for the single loop; `0..n` for the `n`
+    /// workers of a Managed Instances function ([`crate::start_concurrent`]).
+    pub fn worker(&self) -> usize {
+        self.worker
     }
 
     /// Whether this is the first invocation this process serves.

@@ -77,6 +77,7 @@
 
 mod builder;
 mod client;
+mod concurrent;
 mod config;
 mod context;
 mod deferred;
@@ -92,6 +93,7 @@ pub mod protocol;
 mod reply;
 mod run;
 mod runtime;
+mod sandbox;
 mod streaming;
 mod task;
 mod timestamp;
@@ -114,5 +116,5 @@ pub use handler::{FnHandler, FnRefHandler};
 pub use identity::{ClientApplication, ClientContext, CognitoIdentity};
 pub use reply::{IntoReply, Reply};
 pub use run::InvocationReport;
-pub use runtime::{Runtime, start, start_with};
+pub use runtime::{Runtime, start, start_concurrent, start_concurrent_with, start_with};
 pub use streaming::ResponseStream;

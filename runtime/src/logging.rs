@@ -46,9 +46,26 @@ pub enum LogFormat {
 
 impl LogFormat {
     /// The format `AWS_LAMBDA_LOG_FORMAT` asks for: `JSON` (any case) or Text for anything
-    /// else, including no value.
+    /// else. Without a value it is Text, or JSON when `AWS_LAMBDA_MAX_CONCURRENCY` is above 1
+    /// (Lambda Managed Instances log JSON: `docs/runtime-api.md` §6.1).
     pub fn from_env() -> LogFormat {
-        LogFormat::parse(std::env::var("AWS_LAMBDA_LOG_FORMAT").ok().as_deref())
+        LogFormat::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> LogFormat {
+        match lookup("AWS_LAMBDA_LOG_FORMAT") {
+            Some(value) => LogFormat::parse(Some(&value)),
+            None => {
+                let concurrent = lookup("AWS_LAMBDA_MAX_CONCURRENCY")
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .is_some_and(|n| n > 1);
+                if concurrent {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Text
+                }
+            }
+        }
     }
 
     fn parse(value: Option<&str>) -> LogFormat {
@@ -93,7 +110,7 @@ pub(crate) fn set_request_id(id: Option<Arc<str>>) {
 }
 
 fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> env_logger::Builder {
-    let format = LogFormat::parse(lookup("AWS_LAMBDA_LOG_FORMAT").as_deref());
+    let format = LogFormat::from_lookup(&lookup);
     let lambda_level = lookup("AWS_LAMBDA_LOG_LEVEL")
         .as_deref()
         .and_then(parse_level);
@@ -317,6 +334,19 @@ mod tests {
         assert_eq!(LogFormat::parse(Some(" json ")), LogFormat::Json);
         assert_eq!(LogFormat::parse(Some("Text")), LogFormat::Text);
         assert_eq!(LogFormat::parse(None), LogFormat::Text);
+        let env = |format: Option<&'static str>, n: &'static str| {
+            move |k: &str| match k {
+                "AWS_LAMBDA_LOG_FORMAT" => format.map(str::to_owned),
+                "AWS_LAMBDA_MAX_CONCURRENCY" => Some(n.to_owned()),
+                _ => None,
+            }
+        };
+        assert_eq!(LogFormat::from_lookup(env(None, "4")), LogFormat::Json);
+        assert_eq!(LogFormat::from_lookup(env(None, "1")), LogFormat::Text);
+        assert_eq!(
+            LogFormat::from_lookup(env(Some("Text"), "4")),
+            LogFormat::Text
+        );
         assert_eq!(parse_level("fatal"), Some(LevelFilter::Error));
         assert_eq!(parse_level("Debug"), Some(LevelFilter::Debug));
         assert_eq!(parse_level("verbose"), None);

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use crate::client::{Addressee, Client, Delivery, StreamFailure};
 use crate::config::Config;
 use crate::deferred::DeferredSummary;
-use crate::detached::Detached;
 use crate::handler::FromEvent;
 use crate::reply::Body;
+use crate::sandbox::Sandbox;
 use crate::trace_env::TraceEnv;
 use crate::work::{Carry, Sink};
 use crate::worker::Worker;
@@ -39,32 +39,42 @@ pub struct InvocationReport {
 
 pub(crate) type Observer = Box<dyn FnMut(&InvocationReport) + Send>;
 
-/// Loop settings taken from the [`crate::Runtime`].
+/// Loop settings taken from the [`crate::Runtime`], shared by every worker.
 pub(crate) struct Settings {
     pub(crate) config: Config,
     pub(crate) margin: Duration,
     pub(crate) publish_trace_id: bool,
-    pub(crate) observer: Option<Observer>,
+    pub(crate) observer: Option<std::sync::Mutex<Observer>>,
     /// Where deferred work that cannot finish goes; logged when `None`.
     pub(crate) sink: Option<Sink>,
     /// How many detached closures may run before new work is not started.
     pub(crate) max_detached: usize,
 }
 
+/// One loop's place among the process's loops.
+pub(crate) struct Seat<'a> {
+    pub(crate) sandbox: &'a Sandbox,
+    /// The worker's index (0 for the single loop).
+    pub(crate) index: usize,
+    /// Whether it may publish `_X_AMZN_TRACE_ID` (the single loop only).
+    pub(crate) publish_trace_id: bool,
+    /// Invocations served so far (the worker's retry policy reads it).
+    pub(crate) served: u64,
+    /// Whether the next invocation is this process's first.
+    pub(crate) cold_start: &'a std::sync::atomic::AtomicBool,
+}
+
 /// Serves events until the Runtime API fails; returns why it stopped.
 pub(crate) fn serve<H: Handler<M>, M>(
-    settings: &mut Settings,
+    settings: &Settings,
+    seat: &mut Seat<'_>,
     client: &mut Client,
     handler: &mut H,
 ) -> ApiError {
     let mut payload = Vec::with_capacity(16 * 1024);
-    let mut trace_env =
-        (settings.publish_trace_id && settings.config.max_concurrency == 1).then(TraceEnv::new);
+    let mut trace_env = seat.publish_trace_id.then(TraceEnv::new);
     let mut worker: Option<Worker> = None;
-    let detached = Detached::new(settings.max_detached);
-    // Deferred work carried over to run after the next answer.
-    let mut carried = Vec::new();
-    let mut cold_start = true;
+    let sandbox = seat.sandbox;
     loop {
         let mut invocation = match client.next(&mut payload) {
             Ok(invocation) => invocation,
@@ -72,14 +82,18 @@ pub(crate) fn serve<H: Handler<M>, M>(
         };
         let warnings = std::mem::take(&mut invocation.warnings);
         let notes = std::mem::take(&mut invocation.notes);
+        seat.served += 1;
+        let cold_start = seat
+            .cold_start
+            .swap(false, std::sync::atomic::Ordering::SeqCst);
         let mut ctx = Context::new(
             invocation,
             settings.config.function.clone(),
             cold_start,
             settings.margin,
-            detached.clone(),
+            sandbox.detached.clone(),
+            seat.index,
         );
-        cold_start = false;
         logging::set_request_id(Some(ctx.request_id_arc().clone()));
         for warning in warnings {
             log::warn!("{warning}");
@@ -113,14 +127,14 @@ pub(crate) fn serve<H: Handler<M>, M>(
         let answered_at = Instant::now();
         let answered_after = answered_at.saturating_duration_since(ctx.received_at());
 
-        let deferred = if work.is_empty() && carried.is_empty() {
+        let deferred = if work.is_empty() && sandbox.carried().is_empty() {
             DeferredSummary::default()
         } else {
             let mut carry = Carry {
                 worker: &mut worker,
-                detached: &detached,
+                detached: &sandbox.detached,
                 sink: settings.sink.as_ref(),
-                carried: &mut carried,
+                sandbox,
                 margin: settings.margin,
             };
             work.finish(
@@ -128,7 +142,8 @@ pub(crate) fn serve<H: Handler<M>, M>(
                 &mut carry,
             )
         };
-        if let Some(observe) = settings.observer.as_mut() {
+        if let Some(observer) = &settings.observer {
+            let mut observe = observer.lock().unwrap_or_else(|e| e.into_inner());
             observe(&InvocationReport {
                 request_id: ctx.request_id().to_owned(),
                 received_at: ctx.received_at(),

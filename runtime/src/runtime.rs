@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::client::{Client, Delivery};
 use crate::logging::{self, LogFormat};
-use crate::run::{InvocationReport, Settings, serve};
+use crate::run::{InvocationReport, Seat, Settings, serve};
+use crate::sandbox::Sandbox;
 use crate::{Config, ConfigError, Diagnostic, Error, HandOff, Handler};
 
 /// A configured runtime: where the Runtime API is and how deferred work is bounded.
@@ -117,7 +118,7 @@ impl Runtime {
         mut self,
         observer: impl FnMut(&InvocationReport) + Send + 'static,
     ) -> Runtime {
-        self.settings.observer = Some(Box::new(observer));
+        self.settings.observer = Some(Mutex::new(Box::new(observer)));
         self
     }
 
@@ -126,55 +127,137 @@ impl Runtime {
         &self.settings.config
     }
 
-    /// Serves events with `handler` until the Runtime API fails; returns why it stopped.
-    pub fn run<H: Handler<M>, M>(mut self, mut handler: H) -> Error {
+    /// Serves events with `handler`, one at a time, until the Runtime API fails; returns why
+    /// it stopped.
+    pub fn run<H: Handler<M>, M>(self, mut handler: H) -> Error {
         logging::init();
         let mut client = Client::new(&self.settings.config.endpoint);
-        self.warn_about_concurrency();
-        Error::Api(serve(&mut self.settings, &mut client, &mut handler))
+        self.serve_one_at_a_time(&mut client, &mut handler)
     }
 
-    /// Runs `init` once, then serves events with the handler it built. An init error or
-    /// panic is posted to `/init/error` and returned (`docs/runtime-api.md` §4.2).
-    pub fn start<I, H, M>(mut self, init: I) -> Error
+    /// Runs `init` once, then serves events with the handler it built, one at a time. An
+    /// init error or panic is posted to `/init/error` and returned (`docs/runtime-api.md`
+    /// §4.2).
+    pub fn start<I, H, M>(self, init: I) -> Error
     where
         I: FnOnce() -> Result<H, Diagnostic>,
         H: Handler<M>,
     {
         logging::init();
         let mut client = Client::new(&self.settings.config.endpoint);
-        let built = match catch_unwind(AssertUnwindSafe(init)) {
-            Ok(built) => built,
-            Err(payload) => Err(crate::panic::init_panic(payload.as_ref())),
-        };
-        let mut handler = match built {
-            Ok(handler) => handler,
-            Err(diagnostic) => {
-                log::error!("init failed: {diagnostic}");
-                let report = match client.init_error(&diagnostic) {
-                    Ok(Delivery::Accepted) => None,
-                    Ok(Delivery::Rejected { status, body }) => {
-                        log::warn!("/init/error refused with status {status}: {body}");
-                        None
-                    }
-                    Err(e) => Some(e),
-                };
-                return Error::Init { diagnostic, report };
-            }
-        };
-        self.warn_about_concurrency();
-        Error::Api(serve(&mut self.settings, &mut client, &mut handler))
+        match initialize(&mut client, init) {
+            Ok(mut handler) => self.serve_one_at_a_time(&mut client, &mut handler),
+            Err(error) => *error,
+        }
     }
 
-    fn warn_about_concurrency(&self) {
+    /// Serves up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once (Lambda Managed
+    /// Instances, `docs/runtime-api.md` §6), each worker with a clone of `handler`; with a
+    /// concurrency of 1, serves one at a time on this thread, as [`Runtime::run`] does.
+    ///
+    /// Each worker is a std thread with its own connection and `/next` loop; its deferred work
+    /// runs before it takes the next event, so deferred work occupies its slot. The process
+    /// environment is never touched (`_X_AMZN_TRACE_ID` is not published: read the trace id
+    /// from [`crate::Context::trace_id`] and hand it to AWS SDKs yourself). A worker whose
+    /// handler panics reports the error and goes on; one whose connection fails is logged
+    /// and starts again after a pause; this returns only when no worker is left.
+    pub fn run_concurrent<H, M>(self, handler: H) -> Error
+    where
+        H: Handler<M> + Clone + Send + 'static,
+        M: 'static,
+    {
+        let shared = Mutex::new(handler);
+        self.run_concurrent_with(move |_| shared.lock().unwrap_or_else(|e| e.into_inner()).clone())
+    }
+
+    /// [`Runtime::run_concurrent`] with a handler built by `factory` for each worker, on
+    /// that worker's thread (its argument is the worker's index): the handler need not be
+    /// `Send` or `Clone`, and each worker can have state of its own (a connection).
+    pub fn run_concurrent_with<F, H, M>(self, factory: F) -> Error
+    where
+        F: Fn(usize) -> H + Send + Sync + 'static,
+        H: Handler<M>,
+        M: 'static,
+    {
+        logging::init();
+        self.log_config_warnings();
+        let n = self.settings.config.max_concurrency;
+        if n <= 1 {
+            let mut handler = factory(0);
+            let mut client = Client::new(&self.settings.config.endpoint);
+            return self.serve_one_at_a_time(&mut client, &mut handler);
+        }
+        let sandbox = Arc::new(Sandbox::new(self.settings.max_detached));
+        crate::concurrent::serve_workers(Arc::new(self.settings), sandbox, n, Arc::new(factory))
+    }
+
+    /// Runs `init` once, then serves up to `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once
+    /// with clones of the handler it built ([`Runtime::run_concurrent`]).
+    pub fn start_concurrent<I, H, M>(self, init: I) -> Error
+    where
+        I: FnOnce() -> Result<H, Diagnostic>,
+        H: Handler<M> + Clone + Send + 'static,
+        M: 'static,
+    {
+        logging::init();
+        let mut client = Client::new(&self.settings.config.endpoint);
+        match initialize(&mut client, init) {
+            Ok(handler) => self.run_concurrent(handler),
+            Err(error) => *error,
+        }
+    }
+
+    /// The single loop, on this thread.
+    fn serve_one_at_a_time<H: Handler<M>, M>(self, client: &mut Client, handler: &mut H) -> Error {
+        self.log_config_warnings();
         let n = self.settings.config.max_concurrency;
         if n > 1 {
             log::warn!(
-                "AWS_LAMBDA_MAX_CONCURRENCY={n}, but this loop serves one invocation at a time; \
-                 _X_AMZN_TRACE_ID is left alone"
+                "AWS_LAMBDA_MAX_CONCURRENCY={n} asks for {n} invocations at once, but this function \
+                 serves one at a time (a Clone + Send handler with coda_lambda::start_concurrent \
+                 serves {n}); _X_AMZN_TRACE_ID is left alone"
             );
         }
+        let sandbox = Sandbox::new(self.settings.max_detached);
+        let cold_start = std::sync::atomic::AtomicBool::new(true);
+        let mut seat = Seat {
+            sandbox: &sandbox,
+            index: 0,
+            publish_trace_id: self.settings.publish_trace_id && n == 1,
+            served: 0,
+            cold_start: &cold_start,
+        };
+        Error::Api(serve(&self.settings, &mut seat, client, handler))
     }
+
+    fn log_config_warnings(&self) {
+        for warning in &self.settings.config.warnings {
+            log::warn!("{warning}");
+        }
+    }
+}
+
+/// Runs `init` with panics caught; a failure is posted to `/init/error` and returned.
+fn initialize<I, H>(client: &mut Client, init: I) -> Result<H, Box<Error>>
+where
+    I: FnOnce() -> Result<H, Diagnostic>,
+{
+    let built = match catch_unwind(AssertUnwindSafe(init)) {
+        Ok(built) => built,
+        Err(payload) => Err(crate::panic::init_panic(payload.as_ref())),
+    };
+    built.map_err(|diagnostic| {
+        log::error!("init failed: {diagnostic}");
+        let report = match client.init_error(&diagnostic) {
+            Ok(Delivery::Accepted) => None,
+            Ok(Delivery::Rejected { status, body }) => {
+                log::warn!("/init/error refused with status {status}: {body}");
+                None
+            }
+            Err(e) => Some(e),
+        };
+        Box::new(Error::Init { diagnostic, report })
+    })
 }
 
 /// Runs a Lambda function: installs the Lambda logger ([`crate::logging`], unless a logger
@@ -244,7 +327,54 @@ where
         Ok(runtime) => configure(runtime).start(init),
         Err(e) => Error::Config(e),
     };
-    let message = format!("coda-lambda: {}", chain(&error));
+    exit_with(&error)
+}
+
+/// Runs a Managed Instances function: [`start`], but serving up to
+/// `AWS_LAMBDA_MAX_CONCURRENCY` invocations at once with clones of the handler `init` built
+/// (see [`Runtime::run_concurrent`]); with a concurrency of 1, the same as `start`.
+///
+/// ```no_run
+/// use coda_lambda::{Context, Diagnostic};
+///
+/// fn main() {
+///     coda_lambda::start_concurrent(|| {
+///         Ok(|event: serde_json::Value, ctx: &mut Context| {
+///             log::info!("worker {} serves {}", ctx.worker(), ctx.request_id());
+///             Ok::<_, Diagnostic>(event)
+///         })
+///     })
+/// }
+/// ```
+pub fn start_concurrent<I, H, M>(init: I) -> !
+where
+    I: FnOnce() -> Result<H, Diagnostic>,
+    H: Handler<M> + Clone + Send + 'static,
+    M: 'static,
+{
+    start_concurrent_with(|runtime| runtime, init)
+}
+
+/// [`start_concurrent`] with settings, as [`start_with`] is to [`start`].
+pub fn start_concurrent_with<C, I, H, M>(configure: C, init: I) -> !
+where
+    C: FnOnce(Runtime) -> Runtime,
+    I: FnOnce() -> Result<H, Diagnostic>,
+    H: Handler<M> + Clone + Send + 'static,
+    M: 'static,
+{
+    logging::init();
+    let error = match Runtime::from_env() {
+        Ok(runtime) => configure(runtime).start_concurrent(init),
+        Err(e) => Error::Config(e),
+    };
+    exit_with(&error)
+}
+
+/// Prints why the runtime stopped — one line, the error and each cause once, in the
+/// function's log format — and ends the process with status 1.
+fn exit_with(error: &Error) -> ! {
+    let message = format!("coda-lambda: {}", chain(error));
     // One line, in the format Lambda parses: JSON when the function logs JSON, the bare
     // message otherwise (it reads best at a terminal).
     let mut stderr = std::io::stderr().lock();

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::deferred::{Deferred, DeferredOutcome, DeferredSummary, HandOff, IfUnfinished};
 use crate::detached::{Detached, GaveUp, Ticket};
+use crate::sandbox::Sandbox;
 use crate::task::{Finished, Plan, Task, report_late};
 use crate::worker::{Ran, Worker};
 
@@ -21,8 +22,9 @@ pub(crate) struct Carry<'a> {
     pub(crate) worker: &'a mut Option<Worker>,
     pub(crate) detached: &'a Arc<Detached>,
     pub(crate) sink: Option<&'a Sink>,
-    /// Work carried over: in, from the last invocation (it runs first); out, for the next.
-    pub(crate) carried: &'a mut Vec<Task>,
+    /// Where work carried over waits: in, from an earlier invocation (it runs first); out,
+    /// for the next.
+    pub(crate) sandbox: &'a Sandbox,
     /// The safety margin: a sink may use half of it past the budget.
     pub(crate) margin: Duration,
 }
@@ -119,7 +121,7 @@ impl Work {
         let mut summary = DeferredSummary::default();
         let mut hand_offs = Vec::new();
         let deferred = Arc::new(deferred);
-        let carried_in = std::mem::take(carry.carried);
+        let carried_in = std::mem::take(&mut *carry.sandbox.carried());
         let own = std::mem::take(&mut self.tasks).into_iter().filter(|task| {
             let applies = task.when.applies(deferred.error());
             if !applies {
@@ -312,7 +314,7 @@ fn settle(
                     "{label} not started ({reason}): carried over to run after the next answer"
                 );
                 task.carried_from = Some(deferred.request_id.clone());
-                carry.carried.push(task);
+                carry.sandbox.carried().push(task);
                 summary.count(&DeferredOutcome::CarriedOver);
                 return;
             }
