@@ -4,6 +4,8 @@
 //! Each module's doc says what belongs there; each test's doc says what it proves and cites
 //! the section of `docs/runtime-api.md` (the project's protocol document) it checks.
 
+/// Lambda Managed Instances: N workers in one process.
+mod concurrency;
 /// Deferred and spawned work: order, isolation, budget, overrun, joins, after-error.
 mod deferred;
 /// What handler failures become on `/error`: types, headers, bodies.

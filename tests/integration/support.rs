@@ -80,6 +80,29 @@ where
     }
 }
 
+/// Serves `handler` with Managed Instances workers (`Runtime::run_concurrent`), as many as
+/// the emulator's concurrency.
+pub fn serve_concurrent<H, M>(emulator: EmulatorBuilder, handler: H) -> Served
+where
+    H: Handler<M> + Clone + Send + 'static,
+    M: 'static,
+{
+    coda_emulator::testing::init_logger();
+    let emulator = emulator.start().expect("emulator binds 127.0.0.1:0");
+    let (tx, reports) = mpsc::channel();
+    let runtime = Runtime::new(emulator.config())
+        .publish_trace_id(false)
+        .on_invocation(move |report| {
+            let _ = tx.send(report.clone());
+        });
+    let thread = std::thread::spawn(move || runtime.run_concurrent(handler));
+    Served {
+        emulator,
+        reports,
+        thread: Some(thread),
+    }
+}
+
 impl Served {
     /// The next invocation report.
     pub fn report(&self) -> InvocationReport {

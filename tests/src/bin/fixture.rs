@@ -8,6 +8,10 @@
 //! - `lifecycle`: returns `{"pid", "cold"}`; the event can ask it to hang (`"hang": true`,
 //!   never answers), exit (`"exit": <code>`), or defer work that waits for a signal
 //!   (`"signal": "host:port"`: a deferred closure connects there and waits for one byte).
+//! - `concurrent`: a Managed Instances function (`start_concurrent`): logs `handling <request
+//!   id>`, waits until `meet` invocations of the same `round` are in the handler at once (so
+//!   each is on a worker of its own), answers `{"request_id", "trace_id", "env_trace_id",
+//!   "worker"}`.
 //! - `address-hog`: run under `ulimit -v` (`CODA_FIXTURE_VM_LIMIT_KB`, the same limit): an
 //!   event `{"hog": true}` reserves all the address space the limit leaves but 1 MiB, so no
 //!   thread can be started; `{"hog": false}` releases it. Every event registers one deferred
@@ -44,6 +48,21 @@ fn main() {
             })
         }),
         "lifecycle" => coda_lambda::start(|| Ok(lifecycle)),
+        "concurrent" => coda_lambda::start_concurrent(|| {
+            Ok(|event: Value, ctx: &mut Context| {
+                log::info!("handling {}", ctx.request_id());
+                meet(
+                    event["round"].as_u64().unwrap_or(0),
+                    event["meet"].as_u64().unwrap_or(1),
+                );
+                Ok::<_, Diagnostic>(json!({
+                    "request_id": ctx.request_id(),
+                    "trace_id": ctx.trace_id(),
+                    "env_trace_id": std::env::var("_X_AMZN_TRACE_ID").ok(),
+                    "worker": ctx.worker(),
+                }))
+            })
+        }),
         "address-hog" => coda_lambda::start(|| {
             let limit_kb: u64 = std::env::var("CODA_FIXTURE_VM_LIMIT_KB")?.parse()?;
             let mut hog: Vec<Vec<u8>> = Vec::new();
@@ -63,6 +82,25 @@ fn main() {
         }),
         _ => coda_lambda::start(|| Ok(echo)),
     }
+}
+
+/// Waits until `count` handlers of `round` have arrived (bounded: a test that sent fewer
+/// fails on its answers, not here).
+fn meet(round: u64, count: u64) {
+    use std::collections::HashMap;
+    use std::sync::{Condvar, Mutex};
+    static ARRIVED: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+    static CHANGED: Condvar = Condvar::new();
+    let mut arrived = ARRIVED.lock().unwrap_or_else(|e| e.into_inner());
+    *arrived
+        .get_or_insert_with(HashMap::new)
+        .entry(round)
+        .or_insert(0) += 1;
+    CHANGED.notify_all();
+    let limit = std::time::Duration::from_secs(10);
+    let _ = CHANGED.wait_timeout_while(arrived, limit, |a| {
+        a.as_ref().and_then(|m| m.get(&round)).copied().unwrap_or(0) < count
+    });
 }
 
 /// The process's address space in use, in kB.
