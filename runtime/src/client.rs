@@ -418,6 +418,10 @@ pub enum Operation {
     Error(String),
     /// `POST /2018-06-01/runtime/init/error`.
     InitError,
+    /// `POST /2020-01-01/extension/register` for the named extension.
+    ExtensionRegister(String),
+    /// `GET /2020-01-01/extension/event/next` for the named extension.
+    ExtensionNext(String),
 }
 
 impl fmt::Display for Operation {
@@ -429,6 +433,12 @@ impl fmt::Display for Operation {
             }
             Operation::Error(id) => write!(f, "POST {}{id}/error", protocol::INVOCATION_PREFIX),
             Operation::InitError => write!(f, "POST {}", protocol::INIT_ERROR_PATH),
+            Operation::ExtensionRegister(name) => {
+                write!(f, "POST {} ({name})", protocol::EXTENSION_REGISTER_PATH)
+            }
+            Operation::ExtensionNext(name) => {
+                write!(f, "GET {} ({name})", protocol::EXTENSION_NEXT_PATH)
+            }
         }
     }
 }
@@ -459,7 +469,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn transport(operation: Operation, error: ureq::Error) -> ApiError {
+    pub(crate) fn transport(operation: Operation, error: ureq::Error) -> ApiError {
         ApiError::Transport {
             operation,
             source: Box::new(error),

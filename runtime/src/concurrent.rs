@@ -80,7 +80,7 @@ where
             Ok(error) => {
                 log::error!(
                     "worker {index} stopped ({left} left): {}",
-                    crate::runtime::chain(&error)
+                    crate::error::chain(&error)
                 );
                 last_error = Some(error);
             }
@@ -136,7 +136,7 @@ fn work<H: Handler<M>, M>(
         failures += 1;
         log::warn!(
             "worker {index}: {}; connecting again in {} ms (failure {failures} in a row)",
-            crate::runtime::chain(&error),
+            crate::error::chain(&error),
             pause.as_millis()
         );
         // A backoff between reconnections, not a synchronisation.

@@ -8,14 +8,18 @@
 //! may use one thread more, so the hand-off of the closure that reached the limit still gets
 //! through. A thread the loop gave up on leaves the count itself when its closure ends.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-/// How many detached closures are still running, and how many may be.
+/// How many detached closures are still running, which ones, and how many may be.
 #[derive(Debug)]
 pub(crate) struct Detached {
     running: AtomicUsize,
     limit: usize,
+    /// The detached closures still running: a key, and what the closure is ("deferred work
+    /// NAME of request ID"), for the shutdown report.
+    which: Mutex<Vec<(u64, String)>>,
+    keys: AtomicU64,
 }
 
 impl Detached {
@@ -23,7 +27,19 @@ impl Detached {
         Arc::new(Detached {
             running: AtomicUsize::new(0),
             limit,
+            which: Mutex::new(Vec::new()),
+            keys: AtomicU64::new(1),
         })
+    }
+
+    fn which(&self) -> MutexGuard<'_, Vec<(u64, String)>> {
+        self.which.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What the detached closures still running are.
+    #[cfg_attr(not(feature = "shutdown"), allow(dead_code))] // the shutdown report reads it
+    pub(crate) fn still_running(&self) -> Vec<String> {
+        self.which().iter().map(|(_, what)| what.clone()).collect()
     }
 
     /// Why no more work may start, when the limit is reached.
@@ -52,11 +68,15 @@ impl Detached {
         self.running.load(Ordering::SeqCst)
     }
 
-    fn add(&self) {
+    fn add(&self, what: &str) -> u64 {
+        let key = self.keys.fetch_add(1, Ordering::SeqCst);
+        self.which().push((key, what.to_owned()));
         self.running.fetch_add(1, Ordering::SeqCst);
+        key
     }
 
-    fn remove(&self) {
+    fn remove(&self, key: u64) {
+        self.which().retain(|(k, _)| *k != key);
         self.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -74,6 +94,10 @@ const DETACHED: u8 = 4;
 pub(crate) struct Ticket {
     state: Arc<AtomicU8>,
     detached: Arc<Detached>,
+    /// What the closure is, for the list of detached ones.
+    what: Arc<str>,
+    /// Its key in that list once detached.
+    key: Arc<AtomicU64>,
 }
 
 /// What the loop learns when it stops waiting.
@@ -88,17 +112,19 @@ pub(crate) enum GaveUp {
 }
 
 impl Ticket {
-    /// A ticket for a closure queued on a thread.
-    pub(crate) fn queued(detached: &Arc<Detached>) -> Ticket {
+    /// A ticket for a closure (`what` it is, for the shutdown report) queued on a thread.
+    pub(crate) fn queued(detached: &Arc<Detached>, what: &str) -> Ticket {
         Ticket {
             state: Arc::new(AtomicU8::new(QUEUED)),
             detached: detached.clone(),
+            what: Arc::from(what),
+            key: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// A ticket for a closure whose thread starts it at once.
-    pub(crate) fn running(detached: &Arc<Detached>) -> Ticket {
-        let ticket = Ticket::queued(detached);
+    pub(crate) fn running(detached: &Arc<Detached>, what: &str) -> Ticket {
+        let ticket = Ticket::queued(detached, what);
         ticket.state.store(RUNNING, Ordering::SeqCst);
         ticket
     }
@@ -115,7 +141,7 @@ impl Ticket {
             return true;
         }
         if self.state.load(Ordering::SeqCst) == DETACHED {
-            self.detached.remove();
+            self.detached.remove(self.key.load(Ordering::SeqCst));
         }
         false
     }
@@ -125,7 +151,8 @@ impl Ticket {
         if self.swap(QUEUED, ABANDONED) {
             GaveUp::NotStarted
         } else if self.swap(RUNNING, DETACHED) {
-            self.detached.add();
+            let key = self.detached.add(&self.what);
+            self.key.store(key, Ordering::SeqCst);
             GaveUp::Detached
         } else {
             GaveUp::Finished
@@ -149,18 +176,20 @@ mod tests {
     fn one_verdict_per_closure() {
         let bound = Detached::new(2);
         // Given up before its thread started it: never starts.
-        let t = Ticket::queued(&bound);
+        let t = Ticket::queued(&bound, "t");
         assert_eq!(t.give_up(), GaveUp::NotStarted);
         assert!(!t.start());
         // Given up while running: detached, counted until it ends.
-        let t = Ticket::queued(&bound);
+        let t = Ticket::queued(&bound, "t");
         assert!(t.start());
         assert_eq!(t.give_up(), GaveUp::Detached);
         assert_eq!(bound.running(), 1);
+        assert_eq!(bound.still_running(), ["t"]);
         assert!(!t.finish());
+        assert!(bound.still_running().is_empty());
         assert_eq!(bound.running(), 0);
         // Finished just before the loop gave up: its result counts.
-        let t = Ticket::running(&bound);
+        let t = Ticket::running(&bound, "t");
         assert!(t.finish());
         assert_eq!(t.give_up(), GaveUp::Finished);
         assert_eq!(bound.running(), 0);
@@ -171,7 +200,7 @@ mod tests {
     fn the_limit() {
         let bound = Detached::new(1);
         assert!(bound.full().is_none());
-        let t = Ticket::running(&bound);
+        let t = Ticket::running(&bound, "t");
         t.give_up();
         assert!(
             bound

@@ -66,3 +66,46 @@ impl From<ApiError> for Error {
         Error::Api(e)
     }
 }
+
+/// `error` and each of its causes, once each, joined with `: `: the one printer of the
+/// error chain (every `Display` in the crate says only its own layer).
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Operation;
+
+    /// A three-level chain prints each level once, outermost first.
+    #[test]
+    fn error_chain_prints_each_cause_once() {
+        let error = Error::Api(ApiError::Transport {
+            operation: Operation::Next,
+            source: Box::new(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "connection refused",
+            )),
+        });
+        let text = chain(&error);
+        assert_eq!(
+            text,
+            "runtime API failure: GET /2018-06-01/runtime/invocation/next did not complete: connection refused"
+        );
+        for part in [
+            "runtime API failure",
+            "invocation/next",
+            "connection refused",
+        ] {
+            assert_eq!(text.matches(part).count(), 1, "{part} in {text}");
+        }
+    }
+}

@@ -84,6 +84,7 @@ mod deferred;
 mod detached;
 mod diagnostic;
 mod error;
+mod extension;
 mod handler;
 mod identity;
 mod invocation;
@@ -94,6 +95,8 @@ mod reply;
 mod run;
 mod runtime;
 mod sandbox;
+#[cfg(feature = "shutdown")]
+mod shutdown;
 mod streaming;
 mod task;
 mod timestamp;
@@ -110,6 +113,7 @@ pub use deferred::{
 };
 pub use diagnostic::Diagnostic;
 pub use error::Error;
+pub use extension::{ExtensionEvent, InvokeEvent, Shutdown};
 pub use handler::{Bytes, FromEvent, Handler};
 #[doc(hidden)]
 pub use handler::{FnHandler, FnRefHandler};

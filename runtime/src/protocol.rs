@@ -27,6 +27,15 @@ pub const INVOCATION_PREFIX: &str = "/2018-06-01/runtime/invocation/";
 /// `POST` path for initialization errors (§4.2).
 pub const INIT_ERROR_PATH: &str = "/2018-06-01/runtime/init/error";
 
+/// `POST` path that registers an extension (§7.5).
+pub const EXTENSION_REGISTER_PATH: &str = "/2020-01-01/extension/register";
+/// `GET` path that blocks until an extension's next event (§7.5).
+pub const EXTENSION_NEXT_PATH: &str = "/2020-01-01/extension/event/next";
+/// The name an extension registers under (§7.5).
+pub const EXTENSION_NAME: &str = "lambda-extension-name";
+/// The identifier the Extensions API gives a registered extension (§7.5).
+pub const EXTENSION_IDENTIFIER: &str = "lambda-extension-identifier";
+
 /// Request id of the invocation; the path key of `/response` and `/error` (§2.2).
 pub const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 /// Deadline as Unix epoch milliseconds (§2.2).

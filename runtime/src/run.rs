@@ -83,6 +83,8 @@ pub(crate) fn serve<H: Handler<M>, M>(
         let warnings = std::mem::take(&mut invocation.warnings);
         let notes = std::mem::take(&mut invocation.notes);
         seat.served += 1;
+        let id = invocation.request_id.clone();
+        sandbox.began(&id);
         let cold_start = seat
             .cold_start
             .swap(false, std::sync::atomic::Ordering::SeqCst);
@@ -122,10 +124,14 @@ pub(crate) fn serve<H: Handler<M>, M>(
         };
         let (delivery, error) = match sent {
             Ok(sent) => sent,
-            Err(fatal) => return fatal,
+            Err(fatal) => {
+                sandbox.ended(&id);
+                return fatal;
+            }
         };
         let answered_at = Instant::now();
         let answered_after = answered_at.saturating_duration_since(ctx.received_at());
+        sandbox.answered(&id);
 
         let deferred = if work.is_empty() && sandbox.carried().is_empty() {
             DeferredSummary::default()
@@ -154,6 +160,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
                 deferred,
             });
         }
+        sandbox.ended(&id);
         logging::set_request_id(None);
     }
 }

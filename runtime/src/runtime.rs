@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::client::{Client, Delivery};
+#[cfg(feature = "shutdown")]
+use crate::extension::Shutdown;
+use crate::extension::{Callback, ExtensionEvent};
 use crate::logging::{self, LogFormat};
 use crate::run::{InvocationReport, Seat, Settings, serve};
 use crate::sandbox::Sandbox;
@@ -29,6 +32,17 @@ use crate::{Config, ConfigError, Diagnostic, Error, HandOff, Handler};
 /// ```
 pub struct Runtime {
     settings: Settings,
+    lifecycle: Lifecycle,
+}
+
+/// What the runtime sets up before its first `/next`: internal extensions and shutdown hooks.
+#[derive(Default)]
+struct Lifecycle {
+    extensions: Vec<(String, Callback)>,
+    #[cfg(feature = "shutdown")]
+    hooks: Vec<crate::shutdown::Hook>,
+    #[cfg(feature = "shutdown")]
+    budget: Option<Duration>,
 }
 
 impl Runtime {
@@ -64,6 +78,7 @@ impl Runtime {
                 sink: None,
                 max_detached: Runtime::DEFAULT_MAX_DETACHED,
             },
+            lifecycle: Lifecycle::default(),
         }
     }
 
@@ -112,6 +127,55 @@ impl Runtime {
         self.settings.max_detached = limit;
         self
     }
+
+    /// Registers an internal extension named `name` (`docs/runtime-api.md` §7.5) before the
+    /// first `/next`; `f` runs on a thread of its own. It gets each
+    /// [`ExtensionEvent::Invoke`] once the runtime has answered that invocation, and the
+    /// invocation does not end until `f` returns (Lambda's end-of-invocation barrier): the
+    /// caller has its answer, but the sandbox is not frozen, and the function is billed, until
+    /// then. With the `shutdown` feature, `f` also gets [`ExtensionEvent::Shutdown`] on
+    /// SIGTERM. Use it when the work must hold the invocation open whatever the runtime's
+    /// deferred-work budget says; deferred work ([`crate::Context::after`]) is the lighter way
+    /// to work after the answer. A registration the Extensions API refuses is logged and the
+    /// function serves without it.
+    pub fn extension(
+        mut self,
+        name: impl Into<String>,
+        f: impl FnMut(&ExtensionEvent) + Send + 'static,
+    ) -> Runtime {
+        self.lifecycle
+            .extensions
+            .push((name.into(), Arc::new(Mutex::new(Box::new(f)))));
+        self
+    }
+
+    /// Registers a hook that runs when the sandbox shuts down (feature `shutdown`).
+    ///
+    /// Lambda sends SIGTERM only to functions with a registered extension; with a hook, the
+    /// runtime registers a do-nothing internal extension before its first `/next`, so it
+    /// gets the SIGTERM, about 500 ms before Lambda's SIGKILL. Then, within the shutdown
+    /// budget ([`Runtime::shutdown_budget`]), it runs the deferred work carried over to an
+    /// answer that will not come, tells the extensions, runs the hooks in registration order
+    /// (each isolated), logs the deferred work still running as dropped (with its request
+    /// id), and ends the process with status 0.
+    #[cfg(feature = "shutdown")]
+    pub fn on_shutdown(mut self, hook: impl FnOnce(&Shutdown) + Send + 'static) -> Runtime {
+        self.lifecycle.hooks.push(Box::new(hook));
+        self
+    }
+
+    /// How long the shutdown may take from SIGTERM (feature `shutdown`; default
+    /// [`Runtime::DEFAULT_SHUTDOWN_BUDGET`]): Lambda allows 500 ms with internal extensions
+    /// only, 300 ms for the runtime with an external one.
+    #[cfg(feature = "shutdown")]
+    pub fn shutdown_budget(mut self, budget: Duration) -> Runtime {
+        self.lifecycle.budget = Some(budget);
+        self
+    }
+
+    /// The shutdown budget when none is set: 400 ms of Lambda's 500.
+    #[cfg(feature = "shutdown")]
+    pub const DEFAULT_SHUTDOWN_BUDGET: Duration = Duration::from_millis(400);
 
     /// Calls `observer` after each invocation with its [`InvocationReport`].
     pub fn on_invocation(
@@ -188,6 +252,7 @@ impl Runtime {
             return self.serve_one_at_a_time(&mut client, &mut handler);
         }
         let sandbox = Arc::new(Sandbox::new(self.settings.max_detached));
+        prepare(self.lifecycle, &self.settings, &sandbox);
         crate::concurrent::serve_workers(Arc::new(self.settings), sandbox, n, Arc::new(factory))
     }
 
@@ -218,7 +283,8 @@ impl Runtime {
                  serves {n}); _X_AMZN_TRACE_ID is left alone"
             );
         }
-        let sandbox = Sandbox::new(self.settings.max_detached);
+        let sandbox = Arc::new(Sandbox::new(self.settings.max_detached));
+        prepare(self.lifecycle, &self.settings, &sandbox);
         let cold_start = std::sync::atomic::AtomicBool::new(true);
         let mut seat = Seat {
             sandbox: &sandbox,
@@ -235,6 +301,53 @@ impl Runtime {
             log::warn!("{warning}");
         }
     }
+}
+
+/// Registers the extensions, and with shutdown hooks the do-nothing extension and the SIGTERM
+/// watch, before the first `/next`. What fails is logged; the function serves without it.
+fn prepare(lifecycle: Lifecycle, settings: &Settings, sandbox: &Arc<Sandbox>) {
+    #[cfg(feature = "shutdown")]
+    let watched = !lifecycle.hooks.is_empty() || !lifecycle.extensions.is_empty();
+    #[cfg(not(feature = "shutdown"))]
+    let watched = false;
+    if lifecycle.extensions.is_empty() && !watched {
+        return;
+    }
+    sandbox.follow();
+    let endpoint = &settings.config.endpoint;
+    let mut registered = Vec::new();
+    for (name, callback) in lifecycle.extensions {
+        match crate::extension::start(endpoint, &name, callback.clone(), sandbox) {
+            Ok(()) => registered.push((name, callback)),
+            Err(e) => log::error!(
+                "extension {name} is not running: {}",
+                crate::error::chain(&e)
+            ),
+        }
+    }
+    #[cfg(feature = "shutdown")]
+    {
+        if registered.is_empty()
+            && let Err(e) = crate::extension::start_placeholder(endpoint, "coda-lambda-shutdown")
+        {
+            log::error!(
+                "shutdown hooks will not run: Lambda sends SIGTERM only to functions with an \
+                 extension, and registering one failed: {}",
+                crate::error::chain(&e)
+            );
+            return;
+        }
+        let plan = crate::shutdown::Plan {
+            hooks: lifecycle.hooks,
+            extensions: registered,
+            budget: lifecycle.budget.unwrap_or(Runtime::DEFAULT_SHUTDOWN_BUDGET),
+        };
+        if let Err(e) = crate::shutdown::watch(plan, sandbox.clone()) {
+            log::error!("shutdown hooks will not run: SIGTERM cannot be caught: {e}");
+        }
+    }
+    #[cfg(not(feature = "shutdown"))]
+    drop(registered);
 }
 
 /// Runs `init` with panics caught; a failure is posted to `/init/error` and returned.
@@ -374,7 +487,7 @@ where
 /// Prints why the runtime stopped — one line, the error and each cause once, in the
 /// function's log format — and ends the process with status 1.
 fn exit_with(error: &Error) -> ! {
-    let message = format!("coda-lambda: {}", chain(error));
+    let message = format!("coda-lambda: {}", crate::error::chain(error));
     // One line, in the format Lambda parses: JSON when the function logs JSON, the bare
     // message otherwise (it reads best at a terminal).
     let mut stderr = std::io::stderr().lock();
@@ -391,47 +504,4 @@ fn exit_with(error: &Error) -> ! {
     };
     drop(stderr);
     std::process::exit(1)
-}
-
-/// `error` and each of its causes, once each, joined with `: `: the one printer of the
-/// error chain (every `Display` in the crate says only its own layer).
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{ApiError, Operation};
-
-    /// A three-level chain prints each level once, outermost first.
-    #[test]
-    fn error_chain_prints_each_cause_once() {
-        let error = Error::Api(ApiError::Transport {
-            operation: Operation::Next,
-            source: Box::new(std::io::Error::new(
-                std::io::ErrorKind::ConnectionRefused,
-                "connection refused",
-            )),
-        });
-        let text = chain(&error);
-        assert_eq!(
-            text,
-            "runtime API failure: GET /2018-06-01/runtime/invocation/next did not complete: connection refused"
-        );
-        for part in [
-            "runtime API failure",
-            "invocation/next",
-            "connection refused",
-        ] {
-            assert_eq!(text.matches(part).count(), 1, "{part} in {text}");
-        }
-    }
 }

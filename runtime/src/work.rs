@@ -81,7 +81,12 @@ impl Work {
         }
         let (tx, _) = self.spawn_results.get_or_insert_with(mpsc::channel);
         let tx = tx.clone();
-        let ticket = Ticket::running(detached);
+        let what = format!(
+            "spawned work {} of request {}",
+            task.plan.name,
+            deferred.request_id()
+        );
+        let ticket = Ticket::running(detached, &what);
         let thread_ticket = ticket.clone();
         let plan = task.plan.clone();
         let started = std::thread::Builder::new()

@@ -99,7 +99,12 @@ impl Worker {
         detached: &Arc<Detached>,
     ) -> Ran {
         let began = Instant::now();
-        let ticket = Ticket::queued(detached);
+        let what = format!(
+            "deferred work {} of request {}",
+            task.plan.name,
+            deferred.request_id()
+        );
+        let ticket = Ticket::queued(detached, &what);
         let order = Order {
             task,
             deferred,

@@ -28,6 +28,8 @@ mod process;
 mod python;
 /// Deferred work that does not go well: retries, hand-offs, carry-over, the detached bound.
 mod resilience;
+/// Graceful shutdown and internal extensions.
+mod shutdown;
 /// The Runtime API status policy: every row of §3.3 / §2.4 and the transport failures.
 mod status_policy;
 /// Streamed responses (§5).

@@ -12,6 +12,9 @@
 //!   id>`, waits until `meet` invocations of the same `round` are in the handler at once (so
 //!   each is on a worker of its own), answers `{"request_id", "trace_id", "env_trace_id",
 //!   "worker"}`.
+//! - `shutdown`: a shutdown hook that logs `shutdown hook ran`; `{"block": true}` registers a
+//!   deferred closure `stuck` that never returns (it is detached at the budget);
+//!   `{"carry": true}` registers `carried-write`, carried over when its budget is spent.
 //! - `address-hog`: run under `ulimit -v` (`CODA_FIXTURE_VM_LIMIT_KB`, the same limit): an
 //!   event `{"hog": true}` reserves all the address space the limit leaves but 1 MiB, so no
 //!   thread can be started; `{"hog": false}` releases it. Every event registers one deferred
@@ -63,6 +66,26 @@ fn main() {
                 }))
             })
         }),
+        "shutdown" => coda_lambda::start_with(
+            |runtime| runtime.on_shutdown(|_| log::info!("shutdown hook ran")),
+            || {
+                Ok(|event: Value, ctx: &mut Context| {
+                    if event["block"] == true {
+                        ctx.deferred("stuck").after(|_| -> () {
+                            loop {
+                                std::thread::park();
+                            }
+                        });
+                    }
+                    if event["carry"] == true {
+                        ctx.deferred("carried-write")
+                            .if_unfinished(coda_lambda::IfUnfinished::CarryOver)
+                            .after(|_| log::info!("carried-write ran"));
+                    }
+                    Ok::<_, Diagnostic>(json!("ok"))
+                })
+            },
+        ),
         "address-hog" => coda_lambda::start(|| {
             let limit_kb: u64 = std::env::var("CODA_FIXTURE_VM_LIMIT_KB")?.parse()?;
             let mut hog: Vec<Vec<u8>> = Vec::new();
