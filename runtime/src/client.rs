@@ -75,6 +75,9 @@ use crate::streaming::{ResponseStream, StreamBody, StreamEnd, Target};
 /// Largest event read from `/next`: Lambda's own limit is 6 MiB + 100 bytes (§2.2); this
 /// leaves room for emulators that are less strict without letting a broken one exhaust memory.
 const MAX_EVENT_BYTES: u64 = 16 * 1024 * 1024;
+/// The client's input buffer: an answer's head must fit in it. Lambda's `/next` heads are a
+/// few kB (a client context is at most 3,583 bytes); 16 KiB leaves room for emulators.
+const INPUT_BUFFER: usize = 16 * 1024;
 /// Delays between attempts when the first `/next` finds nothing listening (§9 #2).
 const FIRST_CONNECT_BACKOFF: [Duration; 4] = [
     Duration::from_millis(10),
@@ -123,8 +126,12 @@ impl Client {
         let config = ureq::Agent::config_builder()
             // Buffers for one small request head and one response head at a time: ureq's
             // 128 KiB defaults only cost memory here (bodies stream through them).
-            .input_buffer_size(16 * 1024)
+            .input_buffer_size(INPUT_BUFFER)
             .output_buffer_size(16 * 1024)
+            // A head must fit the input buffer; one that does not is refused with its size
+            // (ureq's default limit is larger than the buffer, which made an oversized head
+            // look like a disconnection).
+            .max_response_header_size(INPUT_BUFFER - 1)
             .http_status_as_error(false)
             // The Runtime API is on loopback: never through a proxy from the environment.
             .proxy(None)
@@ -167,6 +174,7 @@ impl Client {
     /// `GET /next`: the next event and its payload (§2).
     pub(crate) fn next(&mut self, payload: &mut Vec<u8>) -> Result<Invocation, ApiError> {
         let mut attempt = 0;
+        let mut resent = false;
         let mut response = loop {
             let request = self
                 .agent
@@ -182,6 +190,12 @@ impl Client {
                 {
                     std::thread::sleep(FIRST_CONNECT_BACKOFF[attempt]);
                     attempt += 1;
+                }
+                Err(e) if self.connected && !resent && is_stale_connection(&e) => {
+                    log::debug!(
+                        "GET /next: the kept connection was closed ({e}): sending it again"
+                    );
+                    resent = true;
                 }
                 Err(e) => return Err(ApiError::transport(Operation::Next, e)),
             }
@@ -213,16 +227,19 @@ impl Client {
         content_type: &str,
     ) -> Result<Delivery, ApiError> {
         self.set_invocation_url(to.request_id, "/response");
-        let mut request = self
-            .agent
-            .post(&self.url)
-            .header(HOST, self.host.clone())
-            .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
-            .header(CONTENT_TYPE, content_type_value(content_type));
-        if let Some(id) = to.invocation_id {
-            request = request.header(INVOCATION_ID, id);
-        }
-        let result = request.send(body);
+        let content_type = content_type_value(content_type);
+        let result = resend_once_if_stale("/response", || {
+            let mut request = self
+                .agent
+                .post(&self.url)
+                .header(HOST, self.host.clone())
+                .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
+                .header(CONTENT_TYPE, content_type.clone());
+            if let Some(id) = to.invocation_id {
+                request = request.header(INVOCATION_ID, id);
+            }
+            request.send(body)
+        });
         let operation = || Operation::Response(to.request_id.to_owned());
         deliver(result, operation)
     }
@@ -234,30 +251,35 @@ impl Client {
         error: &Diagnostic,
     ) -> Result<Delivery, ApiError> {
         self.set_invocation_url(to.request_id, "/error");
-        let mut request = self
-            .agent
-            .post(&self.url)
-            .header(HOST, self.host.clone())
-            .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
-            .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
-            .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref());
-        if let Some(id) = to.invocation_id {
-            request = request.header(INVOCATION_ID, id);
-        }
-        let result = request.send(&error.to_json()[..]);
+        let body = error.to_json();
+        let result = resend_once_if_stale("/error", || {
+            let mut request = self
+                .agent
+                .post(&self.url)
+                .header(HOST, self.host.clone())
+                .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
+                .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
+                .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref());
+            if let Some(id) = to.invocation_id {
+                request = request.header(INVOCATION_ID, id);
+            }
+            request.send(&body[..])
+        });
         deliver(result, || Operation::Error(to.request_id.to_owned()))
     }
 
     /// `POST /init/error` (§4.2).
     pub(crate) fn init_error(&mut self, error: &Diagnostic) -> Result<Delivery, ApiError> {
-        let result = self
-            .agent
-            .post(&self.init_error_url)
-            .header(HOST, self.host.clone())
-            .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
-            .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
-            .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref())
-            .send(&error.to_json()[..]);
+        let body = error.to_json();
+        let result = resend_once_if_stale("/init/error", || {
+            self.agent
+                .post(&self.init_error_url)
+                .header(HOST, self.host.clone())
+                .header(USER_AGENT, HeaderValue::from_static(protocol::USER_AGENT))
+                .header(CONTENT_TYPE, protocol::ERROR_CONTENT_TYPE)
+                .header(protocol::FUNCTION_ERROR_TYPE, error.header_value().as_ref())
+                .send(&body[..])
+        });
         deliver(result, || Operation::InitError)
     }
 
@@ -398,6 +420,38 @@ fn classify(
     }
 }
 
+/// Sends a request, and once more on a new connection when the kept one turned out to be
+/// closed by the server (`docs/runtime-api.md` §9 #3): the request did not get through.
+fn resend_once_if_stale(
+    what: &str,
+    mut send: impl FnMut() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    match send() {
+        Err(e) if is_stale_connection(&e) => {
+            log::debug!("POST {what}: the kept connection was closed ({e}): sending it again");
+            send()
+        }
+        other => other,
+    }
+}
+
+/// Whether a request failed because its kept-alive connection had been closed by the server:
+/// a reset, a broken pipe, or the end of the stream before any answer.
+fn is_stale_connection(error: &ureq::Error) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        ureq::Error::Io(e) => matches!(
+            e.kind(),
+            ErrorKind::ConnectionReset
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected
+        ),
+        _ => false,
+    }
+}
+
 fn is_refused(error: &ureq::Error) -> bool {
     match error {
         ureq::Error::Io(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
@@ -466,13 +520,26 @@ pub enum ApiError {
     /// `/next` answered 200 without a `Lambda-Runtime-Aws-Request-Id`: the event cannot be
     /// answered, and polling again would be served the same event (§9 #5).
     MissingRequestId,
+    /// An answer's head (status line and headers) is larger than the client reads: no Lambda
+    /// event's headers are (a client context is at most 3,583 bytes).
+    HeadTooLarge {
+        /// The call that failed.
+        operation: Operation,
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 impl ApiError {
     pub(crate) fn transport(operation: Operation, error: ureq::Error) -> ApiError {
-        ApiError::Transport {
-            operation,
-            source: Box::new(error),
+        match error {
+            ureq::Error::LargeResponseHeader(_, limit) => {
+                ApiError::HeadTooLarge { operation, limit }
+            }
+            error => ApiError::Transport {
+                operation,
+                source: Box::new(error),
+            },
         }
     }
 
@@ -505,6 +572,12 @@ impl fmt::Display for ApiError {
                 f,
                 "{}: the event has no Lambda-Runtime-Aws-Request-Id header and cannot be answered",
                 Operation::Next
+            ),
+            ApiError::HeadTooLarge { operation, limit } => write!(
+                f,
+                "{operation}: the answer's head is over {limit} bytes, larger than any Lambda \
+                 event's headers (a client context is at most 3,583 bytes): the Runtime API \
+                 sent headers Lambda would not"
             ),
         }
     }

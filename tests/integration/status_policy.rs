@@ -117,18 +117,44 @@ fn server_error_on_error_stops_the_loop() {
     assert!(text.contains("/error: status 500"), "{text}");
 }
 
-/// §9 #3: a connection dropped while answering is a transport failure: the loop stops.
+/// §9 #3: a connection dropped instead of an answer to `/response` looks like a kept
+/// connection the server closed: the runtime sends the answer once more on a new connection.
+/// Here the first had got through, so the Runtime API refuses the second (403, already
+/// answered): logged, and the loop goes on.
 #[test]
-fn transport_failure_on_response_stops_the_loop() {
+fn a_dropped_answer_is_sent_once_more() {
+    let served = serve(echo_or_fail);
+    let pending = served
+        .emulator
+        .invoke(Invoke::json(&json!({"n": 1})).drop_answer());
+    assert_eq!(pending.answer(LIMIT).unwrap().json(), Some(json!({"n": 1})));
+    pending.finished(LIMIT).unwrap();
+    let report = served.report();
+    assert!(
+        matches!(report.delivery, Delivery::Rejected { status: 403, .. }),
+        "{:?}",
+        report.delivery
+    );
+    assert_eq!(served.emulator.answer_posts(), 2, "sent twice");
+    still_serving(&served);
+    served.shutdown();
+}
+
+/// An answer to `/next` whose head is larger than any Lambda event's headers stops the loop
+/// with an error that says so (it used to read as a disconnection).
+#[test]
+fn an_oversized_next_head_is_named() {
     let mut served = serve(echo_or_fail);
     served
         .emulator
-        .invoke(Invoke::json(&json!({})).drop_answer());
+        .invoke(Invoke::json(&json!({})).header("x-padding", "p".repeat(20 * 1024)));
     let error = served.stopped();
     assert!(
-        matches!(&error, Error::Api(ApiError::Transport { .. })),
+        matches!(&error, Error::Api(ApiError::HeadTooLarge { .. })),
         "{error:?}"
     );
+    let text = crate::support::chain(&error);
+    assert!(text.contains("head is over 16383 bytes"), "{text}");
 }
 
 /// §2.4 / §9 #4: a non-200 `/next` stops the loop with the status and body in the message.
