@@ -127,7 +127,7 @@ impl Options {
             event: DEFAULT_EVENT.to_vec(),
             check_echo: true,
             trace_ids: TraceIds::Unique,
-            end: End::Close,
+            end: End::Error,
             exit_timeout: Duration::from_secs(5),
             overall_timeout: Duration::from_secs(600),
             window: 4,
