@@ -106,21 +106,12 @@ impl Registration {
         let base = endpoint.base_url();
         let operation = || Operation::ExtensionRegister(name.to_owned());
         let body = serde_json::json!({ "events": events }).to_string();
-        let mut response = agent
+        let sent = agent
             .post(format!("{base}{}", protocol::EXTENSION_REGISTER_PATH))
             .header(protocol::EXTENSION_NAME, name)
             .header("content-type", "application/json")
-            .send(body.as_bytes())
-            .map_err(|e| ApiError::transport(operation(), e))?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        if status != 200 {
-            return Err(ApiError::Status {
-                operation: operation(),
-                status,
-                body: text,
-            });
-        }
+            .send(body.as_bytes());
+        let (response, _) = answered(sent, operation)?;
         let identifier = response
             .headers()
             .get(protocol::EXTENSION_IDENTIFIER)
@@ -129,7 +120,7 @@ impl Registration {
             .map(str::to_owned)
             .ok_or_else(|| ApiError::Status {
                 operation: operation(),
-                status,
+                status: response.status().as_u16(),
                 body: "the answer has no Lambda-Extension-Identifier header".into(),
             })?;
         Ok(Registration {
@@ -142,24 +133,32 @@ impl Registration {
 
     /// `GET /extension/event/next`: blocks until the extension's next event.
     fn next(&self) -> Result<serde_json::Value, ApiError> {
-        let operation = || Operation::ExtensionNext(self.name.clone());
-        let mut response = self
+        let sent = self
             .agent
             .get(&self.next_url)
             .header(protocol::EXTENSION_IDENTIFIER, &self.identifier)
-            .call()
-            .map_err(|e| ApiError::transport(operation(), e))?;
-        let status = response.status().as_u16();
-        let text = response.body_mut().read_to_string().unwrap_or_default();
-        if status != 200 {
-            return Err(ApiError::Status {
-                operation: operation(),
-                status,
-                body: text,
-            });
-        }
+            .call();
+        let (_, text) = answered(sent, || Operation::ExtensionNext(self.name.clone()))?;
         Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
     }
+}
+
+/// An Extensions API answer, read to the end: a 200's head and body, or why it is not one.
+fn answered(
+    sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    operation: impl Fn() -> Operation,
+) -> Result<(ureq::http::Response<ureq::Body>, String), ApiError> {
+    let mut response = sent.map_err(|e| ApiError::transport(operation(), e))?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    if status != 200 {
+        return Err(ApiError::Status {
+            operation: operation(),
+            status,
+            body: text,
+        });
+    }
+    Ok((response, text))
 }
 
 /// Registers `name` for INVOKE events and runs its loop on a thread of its own.
