@@ -1,0 +1,102 @@
+//! [`RequestContext`]: the source's `requestContext`, typed with `aws_lambda_events`, decoded
+//! from the raw JSON only when a handler asks for it (most never do, and a context that does
+//! not fit the typed struct must not fail the request).
+
+use std::sync::OnceLock;
+
+use serde_json::value::RawValue;
+
+use super::origin::Origin;
+
+/// The typed `requestContext` of the event, one variant per source (each behind its feature).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum RequestContext {
+    /// API Gateway REST API: identity, authorizer, stage, resource path, …
+    #[cfg(feature = "apigw_v1")]
+    ApiGatewayV1(aws_lambda_events::apigw::ApiGatewayProxyRequestContext),
+    /// API Gateway HTTP API: route key, authorizer (JWT claims, Lambda, IAM), `http`, …
+    #[cfg(feature = "apigw_v2")]
+    ApiGatewayV2(aws_lambda_events::apigw::ApiGatewayV2httpRequestContext),
+    /// ALB target group: the target group ARN.
+    #[cfg(feature = "alb")]
+    Alb(aws_lambda_events::alb::AlbTargetGroupRequestContext),
+    /// Function URL: IAM authorizer, `http`, …
+    #[cfg(feature = "function_url")]
+    FunctionUrl(aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequestContext),
+}
+
+/// The raw `requestContext` and what has been decoded from it so far.
+#[derive(Clone, Debug)]
+pub(crate) struct RawContext {
+    origin: Origin,
+    json: Box<RawValue>,
+    typed: OnceLock<Option<RequestContext>>,
+    authorizer: OnceLock<Option<serde_json::Value>>,
+}
+
+impl RawContext {
+    pub(crate) fn new(origin: Origin, json: Box<RawValue>) -> RawContext {
+        RawContext {
+            origin,
+            json,
+            typed: OnceLock::new(),
+            authorizer: OnceLock::new(),
+        }
+    }
+
+    /// The context as the source sent it.
+    pub(crate) fn json(&self) -> &str {
+        self.json.get()
+    }
+
+    /// The typed context, decoded on first use; `None` (and one warning) when it does not fit.
+    pub(crate) fn typed(&self) -> Option<&RequestContext> {
+        self.typed
+            .get_or_init(|| match typed(self.origin, self.json.get()) {
+                Ok(context) => context,
+                Err(e) => {
+                    log::warn!(
+                        "the {} requestContext does not fit its typed form: {e}",
+                        self.origin
+                    );
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// `requestContext.authorizer` as JSON, decoded on first use.
+    pub(crate) fn authorizer(&self) -> Option<&serde_json::Value> {
+        self.authorizer
+            .get_or_init(|| {
+                #[derive(serde::Deserialize)]
+                struct Authorizer {
+                    #[serde(default)]
+                    authorizer: Option<serde_json::Value>,
+                }
+                serde_json::from_str::<Authorizer>(self.json.get())
+                    .ok()
+                    .and_then(|a| a.authorizer)
+                    .filter(|a| !a.is_null())
+            })
+            .as_ref()
+    }
+}
+
+/// Decodes the typed context of `origin` (`Ok(None)`: its feature is off).
+fn typed(origin: Origin, json: &str) -> Result<Option<RequestContext>, serde_json::Error> {
+    let _ = json;
+    Ok(match origin {
+        #[cfg(feature = "apigw_v1")]
+        Origin::ApiGatewayV1 => Some(RequestContext::ApiGatewayV1(serde_json::from_str(json)?)),
+        #[cfg(feature = "apigw_v2")]
+        Origin::ApiGatewayV2 => Some(RequestContext::ApiGatewayV2(serde_json::from_str(json)?)),
+        #[cfg(feature = "alb")]
+        Origin::Alb => Some(RequestContext::Alb(serde_json::from_str(json)?)),
+        #[cfg(feature = "function_url")]
+        Origin::FunctionUrl => Some(RequestContext::FunctionUrl(serde_json::from_str(json)?)),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    })
+}
