@@ -7,6 +7,7 @@ use http::StatusCode;
 
 use super::error::AdapterError;
 use super::handler::HttpHandler;
+use super::request::Request;
 use super::response::{IntoResponse, message};
 use super::{event, source, stage, stream};
 
@@ -130,6 +131,25 @@ impl<H> std::fmt::Debug for Adapter<H> {
             .field("response_stream", &self.response_stream)
             .finish_non_exhaustive()
     }
+}
+
+/// The request the adapter would hand its handler for the event `payload` (with the stage
+/// rule as `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` says): for unit tests of handlers on real
+/// events, without a runtime.
+///
+/// ```
+/// use coda_handlers::http::{Origin, RequestExt, request_from_event};
+///
+/// let event = br#"{"httpMethod": "GET", "path": "/", "requestContext": {"elb": {}},
+///                  "headers": {"host": "lb.example.com"}, "queryStringParameters": {"q": "a%20b"}}"#;
+/// let request = request_from_event(event).unwrap();
+/// assert_eq!(request.origin(), Some(Origin::Alb));
+/// assert_eq!(request.uri(), "https://lb.example.com/?q=a%20b");
+/// assert_eq!(request.query_param("q").as_deref(), Some("a b"));
+/// ```
+pub fn request_from_event(payload: &[u8]) -> Result<Request, AdapterError> {
+    let decoded = event::decode(payload)?;
+    source::request(decoded, stage::stage_in_path_from_env()).1
 }
 
 /// Runs an HTTP function: `coda_lambda::start` with the handler `init` builds, wrapped in an

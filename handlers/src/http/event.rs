@@ -366,6 +366,10 @@ fn enabled(origin: Origin) -> Result<Origin, AdapterError> {
 
 /// Decodes `payload` as an HTTP event of an enabled source.
 pub(crate) fn decode(payload: &[u8]) -> Result<Decoded<'_>, AdapterError> {
+    // A derived struct also accepts an array (fields by position): only objects are events.
+    if payload.trim_ascii_start().first() != Some(&b'{') {
+        return Err(diagnose(payload));
+    }
     let event: RawEvent<'_> = match serde_json::from_slice(payload) {
         Ok(event) => event,
         Err(_) => return Err(diagnose(payload)),
@@ -408,7 +412,7 @@ fn diagnose(payload: &[u8]) -> AdapterError {
         Err(source) => return AdapterError::NotJson { source },
     };
     let map = match &value {
-        serde_json::Value::Object(map) => map,
+        serde_json::Value::Object(map) if payload.trim_ascii_start().starts_with(b"{") => map,
         other => {
             return AdapterError::NotAnObject {
                 found: json_kind(other),

@@ -120,7 +120,7 @@ mod stage;
 mod stream;
 mod uri;
 
-pub use adapter::{Adapter, start};
+pub use adapter::{Adapter, request_from_event, start};
 pub use body::{Body, is_text_media};
 pub use context::RequestContext;
 pub use error::AdapterError;
