@@ -51,6 +51,17 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(not(any(
+    feature = "apigw_v1",
+    feature = "apigw_v2",
+    feature = "alb",
+    feature = "function_url"
+)))]
+compile_error!(
+    "coda-handlers has no event source: enable at least one of its features \
+     apigw_v1, apigw_v2, alb, function_url"
+);
+
 pub mod http;
 
 /// The event types the typed request contexts come from, at the version this crate uses.

@@ -11,6 +11,8 @@ use super::origin::Origin;
 /// The typed `requestContext` of the event, one variant per source (each behind its feature).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
+// Decoded at most once per request and never moved after: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum RequestContext {
     /// API Gateway REST API: identity, authorizer, stage, resource path, …
     #[cfg(feature = "apigw_v1")]

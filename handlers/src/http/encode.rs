@@ -5,10 +5,9 @@
 use std::borrow::Cow;
 
 use base64::Engine as _;
-use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{SerializeMap, Serializer};
 
 use super::body::as_text;
 
@@ -55,12 +54,14 @@ impl<'a> EncodedBody<'a> {
 
 /// Each header name once with its values joined by `", "` (RFC 9110 §5.3), `Set-Cookie`
 /// left out (it travels apart, as `cookies` or multi-value headers).
+#[cfg(any(feature = "apigw_v2", feature = "function_url"))]
 pub(crate) struct JoinedHeaders<'a>(pub(crate) &'a HeaderMap);
 
+#[cfg(any(feature = "apigw_v2", feature = "function_url"))]
 impl Serialize for JoinedHeaders<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        for name in self.0.keys().filter(|n| *n != SET_COOKIE) {
+        for name in self.0.keys().filter(|n| *n != http::header::SET_COOKIE) {
             map.serialize_entry(name.as_str(), &joined(self.0, name))?;
         }
         map.end()
@@ -68,6 +69,7 @@ impl Serialize for JoinedHeaders<'_> {
 }
 
 /// The values of `name` joined by `", "` (borrowed when there is one).
+#[cfg(any(feature = "apigw_v2", feature = "function_url", feature = "alb"))]
 pub(crate) fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Cow<'a, str> {
     let mut values = headers.get_all(name).iter();
     let first = values.next().map(value_str).unwrap_or_default();
@@ -86,8 +88,10 @@ pub(crate) fn joined<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Cow<'a, s
 
 /// Each header name once with its first value (the single-value map that goes beside a
 /// multi-value one).
+#[cfg(feature = "apigw_v1")]
 pub(crate) struct FirstHeaders<'a>(pub(crate) &'a HeaderMap);
 
+#[cfg(feature = "apigw_v1")]
 impl Serialize for FirstHeaders<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
@@ -101,8 +105,10 @@ impl Serialize for FirstHeaders<'_> {
 }
 
 /// Each header name once with every value in order.
+#[cfg(any(feature = "apigw_v1", feature = "alb"))]
 pub(crate) struct MultiHeaders<'a>(pub(crate) &'a HeaderMap);
 
+#[cfg(any(feature = "apigw_v1", feature = "alb"))]
 impl Serialize for MultiHeaders<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
@@ -114,10 +120,13 @@ impl Serialize for MultiHeaders<'_> {
 }
 
 /// Every value of one header, as a JSON array.
+#[cfg(any(feature = "apigw_v1", feature = "alb"))]
 pub(crate) struct Values<'a>(pub(crate) &'a HeaderMap, pub(crate) &'a HeaderName);
 
+#[cfg(any(feature = "apigw_v1", feature = "alb"))]
 impl Serialize for Values<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
         let mut seq = serializer.serialize_seq(None)?;
         for value in self.0.get_all(self.1) {
             seq.serialize_element(&value_str(value))?;

@@ -80,12 +80,6 @@ impl fmt::Display for AdapterError {
                  event of API Gateway, an ALB target group or a Function URL"
             ),
             AdapterError::UnknownEvent { missing, keys } => {
-                if missing.is_empty() {
-                    return f.write_str(
-                        "coda-handlers was built with no HTTP source: enable one of its \
-                         features apigw_v1, apigw_v2, alb, function_url",
-                    );
-                }
                 f.write_str("the event is not an HTTP request this function accepts (")?;
                 for (i, (source, keys)) in missing.iter().enumerate() {
                     if i > 0 {

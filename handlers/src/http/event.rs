@@ -167,17 +167,22 @@ pub(crate) struct RawEvent<'a> {
     pub(crate) path: Option<Str<'a>>,
     #[serde(borrow, default)]
     pub(crate) raw_path: Option<Str<'a>>,
+    #[cfg(any(feature = "apigw_v2", feature = "function_url"))]
     #[serde(borrow, default)]
     pub(crate) raw_query_string: Option<Str<'a>>,
     #[serde(borrow, default)]
     pub(crate) headers: Pairs<'a>,
-    /// `None` when absent or `null`: an ALB target group in single-value mode.
+    /// `None` when absent or `null`: an ALB target group in single-value mode. (Read only
+    /// for the sources that send it; other builds skip it.)
+    #[cfg(any(feature = "apigw_v1", feature = "alb"))]
     #[serde(borrow, default)]
     pub(crate) multi_value_headers: Option<MultiPairs<'a>>,
     #[serde(borrow, default)]
     pub(crate) query_string_parameters: Pairs<'a>,
+    #[cfg(any(feature = "apigw_v1", feature = "alb"))]
     #[serde(borrow, default)]
     pub(crate) multi_value_query_string_parameters: MultiPairs<'a>,
+    #[cfg(any(feature = "apigw_v2", feature = "function_url"))]
     #[serde(borrow, default)]
     pub(crate) cookies: Option<Values<'a>>,
     #[serde(borrow, default)]
@@ -196,6 +201,7 @@ pub(crate) struct RawEvent<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ContextProbe<'a> {
+    #[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
     #[serde(borrow, default)]
     pub(crate) stage: Option<Str<'a>>,
     #[serde(borrow, default)]
@@ -209,10 +215,14 @@ pub(crate) struct ContextProbe<'a> {
 /// `requestContext.http` of payload 2.0.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct HttpProbe<'a> {
+    #[cfg(any(feature = "apigw_v2", feature = "function_url"))]
     #[serde(borrow, default)]
     pub(crate) method: Option<Str<'a>>,
+    #[cfg(any(feature = "apigw_v2", feature = "function_url"))]
     #[serde(borrow, default)]
     pub(crate) path: Option<Str<'a>>,
+    #[serde(skip)]
+    _borrows: std::marker::PhantomData<&'a ()>,
 }
 
 /// A decoded event: its origin, its fields and the probed request context.
@@ -220,6 +230,10 @@ pub(crate) struct HttpProbe<'a> {
 pub(crate) struct Decoded<'a> {
     pub(crate) origin: Origin,
     pub(crate) event: RawEvent<'a>,
+    #[cfg_attr(
+        not(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url")),
+        allow(dead_code)
+    )]
     pub(crate) context: ContextProbe<'a>,
 }
 

@@ -83,6 +83,7 @@ pub(crate) fn headers(single: &Pairs<'_>, multi: Option<&MultiPairs<'_>>) -> Hea
 }
 
 /// Query (name, value) pairs merged by the same rule as [`headers`], in the event's order.
+#[cfg(any(feature = "apigw_v1", feature = "alb"))]
 pub(crate) fn query<'a>(
     single: &'a Pairs<'a>,
     multi: &'a MultiPairs<'a>,
@@ -215,6 +216,7 @@ mod tests {
     }
 
     /// Query pairs merge the same way, in the event's order.
+    #[cfg(any(feature = "apigw_v1", feature = "alb"))]
     #[test]
     fn query_merging() {
         let single = Pairs(vec![(s("name"), s("me2")), (s("z"), s("1"))]);

@@ -4,6 +4,12 @@ use http::response::Parts;
 
 use super::error::AdapterError;
 use super::event::Decoded;
+#[cfg(any(
+    feature = "apigw_v1",
+    feature = "apigw_v2",
+    feature = "alb",
+    feature = "function_url"
+))]
 use super::origin::Origin;
 use super::request::Request;
 
@@ -29,6 +35,8 @@ pub(crate) fn request(
     decoded: Decoded<'_>,
     stage_in_path: bool,
 ) -> (Format, Result<Request, AdapterError>) {
+    // Only the API Gateway sources have stages.
+    let _ = stage_in_path;
     match decoded.origin {
         #[cfg(feature = "apigw_v1")]
         Origin::ApiGatewayV1 => (

@@ -16,8 +16,10 @@
 //! or `0` (the variable `lambda_http` users know) selects "left out", and
 //! [`super::Adapter::stage_in_path`] chooses in code, over the variable.
 
+#[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 use std::borrow::Cow;
 
+#[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 use super::origin::Origin;
 
 /// The environment variable that leaves the stage out of paths.
@@ -37,6 +39,7 @@ fn stage_in_path_from(value: Option<&std::ffi::OsStr>) -> bool {
 }
 
 /// The URI path for an event path of `origin`, by the rule of this module.
+#[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 pub(crate) fn uri_path<'a>(
     origin: Origin,
     path: &'a str,
@@ -67,6 +70,7 @@ pub(crate) fn uri_path<'a>(
 }
 
 /// Whether `path` is `/{stage}` or starts with `/{stage}/`.
+#[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 fn starts_with_stage(path: &str, stage: &str) -> bool {
     path.strip_prefix('/')
         .and_then(|p| p.strip_prefix(stage))
@@ -76,7 +80,6 @@ fn starts_with_stage(path: &str, stage: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use Origin::*;
 
     /// The variable leaves the stage out when set to anything but `false` or `0`.
     #[test]
@@ -92,8 +95,10 @@ mod tests {
     }
 
     /// Every row of the table in the module doc.
+    #[cfg(all(feature = "apigw_v1", feature = "apigw_v2"))]
     #[test]
     fn the_stage_rule() {
+        use Origin::*;
         let cases = [
             // (origin, path, stage, kept, left out)
             (ApiGatewayV1, "/pets", Some("prod"), "/prod/pets", "/pets"),

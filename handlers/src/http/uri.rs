@@ -13,11 +13,13 @@ fn path_byte(b: u8) -> bool {
 }
 
 /// RFC 3986 query characters: `pchar`, `/` and `?`.
+#[cfg(any(feature = "apigw_v2", feature = "function_url", feature = "alb"))]
 fn query_byte(b: u8) -> bool {
     path_byte(b) || b == b'?'
 }
 
 /// Unreserved characters: what a query component keeps unescaped.
+#[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"-._~".contains(&b)
 }
@@ -57,12 +59,14 @@ pub(crate) fn escape_path(path: &str) -> Cow<'_, str> {
 }
 
 /// A query string as the source sent it, made valid for a URI.
+#[cfg(any(feature = "apigw_v2", feature = "function_url", feature = "alb"))]
 pub(crate) fn escape_query(query: &str) -> Cow<'_, str> {
     escape_with(query, query_byte)
 }
 
 /// Appends `text` as a query component: everything but unreserved characters escaped (so
 /// `+`, `&`, `=` and spaces survive a decode).
+#[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 pub(crate) fn encode_component(text: &str, out: &mut String) {
     for &b in text.as_bytes() {
         if unreserved(b) {
@@ -152,7 +156,7 @@ pub(crate) fn build(scheme: &str, authority: Option<&str>, path: &str, query: &s
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "apigw_v2", feature = "function_url")))]
 mod tests {
     use super::*;
 
