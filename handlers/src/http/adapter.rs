@@ -2,6 +2,8 @@
 //! its response out in the shape the event's source expects. The only module that sequences
 //! an HTTP invocation.
 
+use std::sync::Arc;
+
 use coda_lambda::{Bytes, Context, Diagnostic, Handler, Reply};
 use http::StatusCode;
 
@@ -83,8 +85,9 @@ impl<H: HttpHandler> Handler for Adapter<H> {
     type Error = Diagnostic;
 
     fn call(&mut self, event: Bytes, ctx: &mut Context) -> Result<Reply, Diagnostic> {
-        let decoded = event::decode(&event).map_err(|e| e.to_diagnostic())?;
-        let (format, request) = source::request(decoded, self.stage_in_path);
+        let payload = Arc::new(event.into_vec());
+        let decoded = event::decode(&payload).map_err(|e| e.to_diagnostic())?;
+        let (format, request) = source::request(decoded, &payload, self.stage_in_path);
         let response = match request {
             Ok(request) => self
                 .handler
@@ -148,8 +151,9 @@ impl<H> std::fmt::Debug for Adapter<H> {
 /// assert_eq!(request.query_param("q").as_deref(), Some("a b"));
 /// ```
 pub fn request_from_event(payload: &[u8]) -> Result<Request, AdapterError> {
-    let decoded = event::decode(payload)?;
-    source::request(decoded, stage::stage_in_path_from_env()).1
+    let payload = Arc::new(payload.to_vec());
+    let decoded = event::decode(&payload)?;
+    source::request(decoded, &payload, stage::stage_in_path_from_env()).1
 }
 
 /// Runs an HTTP function: `coda_lambda::start` with the handler `init` builds, wrapped in an

@@ -10,6 +10,8 @@
 //! warning (turn on multi-value headers on the target group to send them all).
 
 use http::header::SET_COOKIE;
+use std::sync::Arc;
+
 use http::response::Parts;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
@@ -24,11 +26,15 @@ use super::request::{self, Request};
 use super::uri;
 
 /// The request of an ALB event.
-pub(crate) fn request(decoded: Decoded<'_>) -> Result<Request, AdapterError> {
+pub(crate) fn request(
+    decoded: Decoded<'_>,
+    payload: &Arc<Vec<u8>>,
+) -> Result<Request, AdapterError> {
     let Decoded {
         origin,
         event,
-        context: _,
+        has_context,
+        ..
     } = decoded;
     let method = request::method(origin, event.http_method.as_ref(), "httpMethod")?;
     let headers = request::headers(&event.headers, event.multi_value_headers.as_ref());
@@ -53,9 +59,7 @@ pub(crate) fn request(decoded: Decoded<'_>) -> Result<Request, AdapterError> {
         stage: None,
         path_parameters: request::params(&event.path_parameters),
         stage_variables: request::params(&event.stage_variables),
-        context: event
-            .request_context
-            .map(|raw| RawContext::new(Origin::Alb, raw.to_owned())),
+        context: has_context.then(|| RawContext::new(Origin::Alb, payload.clone())),
     };
     Ok(request::assemble(method, uri, headers, body, info))
 }

@@ -7,6 +7,8 @@
 //! `multiValueHeaders` (every value, `Set-Cookie` included: API Gateway merges the two,
 //! keeping `multiValueHeaders`' values), `body`, `isBase64Encoded`.
 
+use std::sync::Arc;
+
 use http::response::Parts;
 use serde::Serialize;
 
@@ -20,10 +22,15 @@ use super::{stage, uri};
 use crate::http::context::RawContext;
 
 /// The request of a REST API event.
-pub(crate) fn request(decoded: Decoded<'_>, stage_in_path: bool) -> Result<Request, AdapterError> {
+pub(crate) fn request(
+    decoded: Decoded<'_>,
+    payload: &Arc<Vec<u8>>,
+    stage_in_path: bool,
+) -> Result<Request, AdapterError> {
     let Decoded {
         origin,
         event,
+        has_context,
         context,
     } = decoded;
     let method = request::method(origin, event.http_method.as_ref(), "httpMethod")?;
@@ -56,9 +63,7 @@ pub(crate) fn request(decoded: Decoded<'_>, stage_in_path: bool) -> Result<Reque
         stage: stage.map(str::to_owned),
         path_parameters: request::params(&event.path_parameters),
         stage_variables: request::params(&event.stage_variables),
-        context: event
-            .request_context
-            .map(|raw| RawContext::new(Origin::ApiGatewayV1, raw.to_owned())),
+        context: has_context.then(|| RawContext::new(Origin::ApiGatewayV1, payload.clone())),
     };
     Ok(request::assemble(method, uri, headers, body, info))
 }

@@ -1,8 +1,10 @@
 //! [`RequestContext`]: the source's `requestContext`, typed with `aws_lambda_events`, decoded
-//! from the raw JSON only when a handler asks for it (most never do, and a context that does
-//! not fit the typed struct must not fail the request).
+//! from the event only when a handler asks for it (most never do, and a context that does
+//! not fit the typed struct must not fail the request). The event's payload is kept — moved,
+//! not copied — for that.
 
-use std::sync::OnceLock;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::value::RawValue;
 
@@ -28,34 +30,48 @@ pub enum RequestContext {
     FunctionUrl(aws_lambda_events::lambda_function_urls::LambdaFunctionUrlRequestContext),
 }
 
-/// The raw `requestContext` and what has been decoded from it so far.
+/// The event's payload, where its `requestContext` is, and what has been decoded from it.
 #[derive(Clone, Debug)]
 pub(crate) struct RawContext {
     origin: Origin,
-    json: Box<RawValue>,
+    payload: Arc<Vec<u8>>,
+    span: OnceLock<Option<Range<usize>>>,
     typed: OnceLock<Option<RequestContext>>,
     authorizer: OnceLock<Option<serde_json::Value>>,
 }
 
 impl RawContext {
-    pub(crate) fn new(origin: Origin, json: Box<RawValue>) -> RawContext {
+    /// The context of the event `payload` (already decoded once, so valid JSON and UTF-8).
+    pub(crate) fn new(origin: Origin, payload: Arc<Vec<u8>>) -> RawContext {
         RawContext {
             origin,
-            json,
+            payload,
+            span: OnceLock::new(),
             typed: OnceLock::new(),
             authorizer: OnceLock::new(),
         }
     }
 
-    /// The context as the source sent it.
-    pub(crate) fn json(&self) -> &str {
-        self.json.get()
+    /// The context as the source sent it, found in the payload on first use.
+    pub(crate) fn json(&self) -> Option<&str> {
+        let span = self.span.get_or_init(|| {
+            #[derive(serde::Deserialize)]
+            struct Event<'a> {
+                #[serde(borrow, rename = "requestContext")]
+                request_context: Option<&'a RawValue>,
+            }
+            let event: Event<'_> = serde_json::from_slice(&self.payload).ok()?;
+            let raw = event.request_context?.get();
+            let start = (raw.as_ptr() as usize).checked_sub(self.payload.as_ptr() as usize)?;
+            Some(start..start + raw.len())
+        });
+        std::str::from_utf8(self.payload.get(span.clone()?)?).ok()
     }
 
     /// The typed context, decoded on first use; `None` (and one warning) when it does not fit.
     pub(crate) fn typed(&self) -> Option<&RequestContext> {
         self.typed
-            .get_or_init(|| match typed(self.origin, self.json.get()) {
+            .get_or_init(|| match typed(self.origin, self.json()?) {
                 Ok(context) => context,
                 Err(e) => {
                     log::warn!(
@@ -77,7 +93,7 @@ impl RawContext {
                     #[serde(default)]
                     authorizer: Option<serde_json::Value>,
                 }
-                serde_json::from_str::<Authorizer>(self.json.get())
+                serde_json::from_str::<Authorizer>(self.json()?)
                     .ok()
                     .and_then(|a| a.authorizer)
                     .filter(|a| !a.is_null())

@@ -3,16 +3,16 @@
 //! that tells the sources apart.
 //!
 //! Objects are read into ordered pair lists, never hash maps, so header and query order
-//! survive; strings are borrowed from the payload when they hold no escapes. The request
-//! context is kept as raw JSON: only the few fields the request needs are read from it now
-//! ([`ContextProbe`]), the typed context is decoded when a handler asks for it.
+//! survive; strings are borrowed from the payload when they hold no escapes. Of the request
+//! context only the few fields the request needs are read now ([`ContextProbe`]); the
+//! payload itself is kept, and the typed context is decoded from it when a handler asks.
+//! The payload's UTF-8 is checked once, up front, rather than string by string.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
 
 use super::error::AdapterError;
 use super::origin::Origin;
@@ -194,7 +194,7 @@ pub(crate) struct RawEvent<'a> {
     #[serde(default)]
     pub(crate) is_base64_encoded: Option<bool>,
     #[serde(borrow, default)]
-    pub(crate) request_context: Option<&'a RawValue>,
+    pub(crate) request_context: Option<ContextProbe<'a>>,
 }
 
 /// The request-context fields the request itself needs (the rest stays raw).
@@ -230,6 +230,8 @@ pub(crate) struct HttpProbe<'a> {
 pub(crate) struct Decoded<'a> {
     pub(crate) origin: Origin,
     pub(crate) event: RawEvent<'a>,
+    /// Whether the event has a `requestContext` (taken out of `event` into `context`).
+    pub(crate) has_context: bool,
     #[cfg_attr(
         not(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url")),
         allow(dead_code)
@@ -325,13 +327,13 @@ impl Shape {
 }
 
 /// The shape of a decoded event.
-fn shape(event: &RawEvent<'_>, context: &ContextProbe<'_>) -> Shape {
+fn shape(event: &RawEvent<'_>, has_context: bool, context: &ContextProbe<'_>) -> Shape {
     Shape {
         version_2: event.version.as_ref().is_some_and(|v| v.as_str() == "2.0"),
         http_method: event.http_method.is_some(),
         path: event.path.is_some(),
         raw_path: event.raw_path.is_some(),
-        request_context: event.request_context.is_some(),
+        request_context: has_context,
         elb: context.elb.is_some(),
         http: context.http.is_some(),
         lambda_url: context
@@ -384,18 +386,17 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Decoded<'_>, AdapterError> {
     if payload.trim_ascii_start().first() != Some(&b'{') {
         return Err(diagnose(payload));
     }
-    let event: RawEvent<'_> = match serde_json::from_slice(payload) {
+    // One UTF-8 check for the whole payload; then strings are not checked one by one.
+    let Ok(text) = std::str::from_utf8(payload) else {
+        return Err(diagnose(payload));
+    };
+    let mut event: RawEvent<'_> = match serde_json::from_str(text) {
         Ok(event) => event,
         Err(_) => return Err(diagnose(payload)),
     };
-    let context = match event.request_context {
-        Some(raw) => match serde_json::from_str::<ContextProbe<'_>>(raw.get()) {
-            Ok(context) => context,
-            Err(_) => return Err(diagnose(payload)),
-        },
-        None => ContextProbe::default(),
-    };
-    let shape = shape(&event, &context);
+    let has_context = event.request_context.is_some();
+    let context = event.request_context.take().unwrap_or_default();
+    let shape = shape(&event, has_context, &context);
     let Some(origin) = shape.origin() else {
         return Err(unknown(payload, shape));
     };
@@ -403,6 +404,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Decoded<'_>, AdapterError> {
     Ok(Decoded {
         origin,
         event,
+        has_context,
         context,
     })
 }
@@ -439,15 +441,9 @@ fn diagnose(payload: &[u8]) -> AdapterError {
     };
     // Find where it failed: decode again with the path tracked.
     let mut de = serde_json::Deserializer::from_slice(payload);
-    let located = match serde_path_to_error::deserialize::<_, RawEvent<'_>>(&mut de) {
-        Err(e) => Some((e.path().to_string(), e.into_inner())),
-        Ok(event) => event.request_context.and_then(|raw| {
-            let mut de = serde_json::Deserializer::from_str(raw.get());
-            serde_path_to_error::deserialize::<_, ContextProbe<'_>>(&mut de)
-                .err()
-                .map(|e| (format!("requestContext.{}", e.path()), e.into_inner()))
-        }),
-    };
+    let located = serde_path_to_error::deserialize::<_, RawEvent<'_>>(&mut de)
+        .err()
+        .map(|e| (e.path().to_string(), e.into_inner()));
     match located {
         Some((path, source)) => AdapterError::Decode {
             origin,

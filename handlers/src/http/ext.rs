@@ -124,7 +124,7 @@ impl<B> RequestExt for http::Request<B> {
     }
 
     fn request_context_json(&self) -> Option<&str> {
-        Some(info(self)?.context.as_ref()?.json())
+        info(self)?.context.as_ref()?.json()
     }
 
     fn authorizer(&self) -> Option<&serde_json::Value> {

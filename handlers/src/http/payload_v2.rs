@@ -11,6 +11,8 @@
 
 use http::HeaderMap;
 use http::header::{COOKIE, HeaderValue, SET_COOKIE};
+use std::sync::Arc;
+
 use http::response::Parts;
 use serde::Serialize;
 
@@ -23,10 +25,15 @@ use super::request::{self, Request};
 use super::{stage, uri};
 
 /// The request of a payload 2.0 event.
-pub(crate) fn request(decoded: Decoded<'_>, stage_in_path: bool) -> Result<Request, AdapterError> {
+pub(crate) fn request(
+    decoded: Decoded<'_>,
+    payload: &Arc<Vec<u8>>,
+    stage_in_path: bool,
+) -> Result<Request, AdapterError> {
     let Decoded {
         origin,
         event,
+        has_context,
         context,
     } = decoded;
     let http = context.http.as_ref();
@@ -75,9 +82,7 @@ pub(crate) fn request(decoded: Decoded<'_>, stage_in_path: bool) -> Result<Reque
         stage: stage.map(str::to_owned),
         path_parameters: request::params(&event.path_parameters),
         stage_variables: request::params(&event.stage_variables),
-        context: event
-            .request_context
-            .map(|raw| RawContext::new(origin, raw.to_owned())),
+        context: has_context.then(|| RawContext::new(origin, payload.clone())),
     };
     Ok(request::assemble(method, uri, headers, body, info))
 }

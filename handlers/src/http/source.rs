@@ -1,5 +1,7 @@
 //! The one dispatch on the event's source: its request builder and its response shape.
 
+use std::sync::Arc;
+
 use http::response::Parts;
 
 use super::error::AdapterError;
@@ -33,25 +35,29 @@ pub(crate) enum Format {
 /// The request of a decoded event and the shape of its response.
 pub(crate) fn request(
     decoded: Decoded<'_>,
+    payload: &Arc<Vec<u8>>,
     stage_in_path: bool,
 ) -> (Format, Result<Request, AdapterError>) {
-    // Only the API Gateway sources have stages.
-    let _ = stage_in_path;
+    // Only the API Gateway sources have stages; the payload is kept for the request context.
+    let _ = (stage_in_path, payload);
     match decoded.origin {
         #[cfg(feature = "apigw_v1")]
         Origin::ApiGatewayV1 => (
             Format::ApiGatewayV1,
-            super::apigw_v1::request(decoded, stage_in_path),
+            super::apigw_v1::request(decoded, payload, stage_in_path),
         ),
         #[cfg(any(feature = "apigw_v2", feature = "function_url"))]
         Origin::ApiGatewayV2 | Origin::FunctionUrl => (
             Format::PayloadV2,
-            super::payload_v2::request(decoded, stage_in_path),
+            super::payload_v2::request(decoded, payload, stage_in_path),
         ),
         #[cfg(feature = "alb")]
         Origin::Alb => {
             let multi_value = decoded.event.multi_value_headers.is_some();
-            (Format::Alb { multi_value }, super::alb::request(decoded))
+            (
+                Format::Alb { multi_value },
+                super::alb::request(decoded, payload),
+            )
         }
         // `event::decode` hands over enabled origins only.
         #[allow(unreachable_patterns)]

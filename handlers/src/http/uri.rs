@@ -7,21 +7,64 @@ use http::Uri;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-/// RFC 3986 `pchar` and `/`, except `%` (handled apart).
+/// Byte classes, looked up rather than searched (this runs on every byte of every path).
+const PATH: u8 = 1;
+const QUERY: u8 = 2;
+const UNRESERVED: u8 = 4;
+
+const CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let unreserved = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~');
+        // RFC 3986 `pchar` and `/`, except `%` (handled apart).
+        let path = unreserved
+            || matches!(
+                c,
+                b'!' | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        let mut class = 0;
+        if path {
+            class |= PATH | QUERY;
+        }
+        // Query characters: `pchar`, `/` and `?`.
+        if c == b'?' {
+            class |= QUERY;
+        }
+        if unreserved {
+            class |= UNRESERVED;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
 fn path_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+    CLASSES[usize::from(b)] & PATH != 0
 }
 
-/// RFC 3986 query characters: `pchar`, `/` and `?`.
 #[cfg(any(feature = "apigw_v2", feature = "function_url", feature = "alb"))]
 fn query_byte(b: u8) -> bool {
-    path_byte(b) || b == b'?'
+    CLASSES[usize::from(b)] & QUERY != 0
 }
 
-/// Unreserved characters: what a query component keeps unescaped.
 #[cfg(any(feature = "apigw_v1", feature = "apigw_v2", feature = "function_url"))]
 fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~".contains(&b)
+    CLASSES[usize::from(b)] & UNRESERVED != 0
 }
 
 fn is_escape(bytes: &[u8], at: usize) -> bool {
@@ -131,17 +174,15 @@ pub(crate) fn decode_segment(segment: &str) -> Cow<'_, str> {
 /// The request URI: `scheme://authority/path?query` when the authority is valid, else the
 /// path and query alone. `path` and `query` must be escaped already.
 pub(crate) fn build(scheme: &str, authority: Option<&str>, path: &str, query: &str) -> Uri {
+    let authority = authority.filter(|a| !a.is_empty());
     let mut text = String::with_capacity(
         scheme.len() + 3 + authority.map_or(0, str::len) + path.len() + query.len() + 2,
     );
-    let authority =
-        authority.filter(|a| !a.is_empty() && a.parse::<http::uri::Authority>().is_ok());
     if let Some(authority) = authority {
         text.push_str(scheme);
         text.push_str("://");
         text.push_str(authority);
     }
-    let start = text.len();
     if !path.starts_with('/') {
         text.push('/');
     }
@@ -150,9 +191,11 @@ pub(crate) fn build(scheme: &str, authority: Option<&str>, path: &str, query: &s
         text.push('?');
         text.push_str(query);
     }
-    match Uri::try_from(text.as_str()) {
+    match Uri::try_from(text) {
         Ok(uri) => uri,
-        Err(_) => Uri::try_from(&text[start..]).unwrap_or_else(|_| Uri::from_static("/")),
+        // The path and query are escaped, so only the authority can have made it fail.
+        Err(_) if authority.is_some() => build(scheme, None, path, query),
+        Err(_) => Uri::from_static("/"),
     }
 }
 
