@@ -31,7 +31,7 @@ pub enum RequestContext {
 }
 
 /// The event's payload, where its `requestContext` is, and what has been decoded from it.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct RawContext {
     origin: Origin,
     payload: Arc<Vec<u8>>,
@@ -60,7 +60,8 @@ impl RawContext {
                 #[serde(borrow, rename = "requestContext")]
                 request_context: Option<&'a RawValue>,
             }
-            let event: Event<'_> = serde_json::from_slice(&self.payload).ok()?;
+            let text = std::str::from_utf8(&self.payload).ok()?;
+            let event: Event<'_> = serde_json::from_str(text).ok()?;
             let raw = event.request_context?.get();
             let start = (raw.as_ptr() as usize).checked_sub(self.payload.as_ptr() as usize)?;
             Some(start..start + raw.len())

@@ -39,7 +39,8 @@ pub enum AdapterError {
     Decode {
         /// The source the event comes from.
         origin: Origin,
-        /// Where in the event the field is, such as `multiValueHeaders.accept[0]`.
+        /// Where in the event the field is, such as `multiValueHeaders.accept[0]` (empty
+        /// when it could not be told).
         path: String,
         /// The JSON decoder's error.
         source: serde_json::Error,
@@ -105,6 +106,11 @@ impl fmt::Display for AdapterError {
                 "the event comes from a source this build leaves out ({origin}): enable the \
                  `{}` feature of coda-handlers",
                 origin.as_str()
+            ),
+            AdapterError::Decode { origin, path, .. } if path.is_empty() => write!(
+                f,
+                "could not decode the {origin} event: a field does not have the type the \
+                 source sends"
             ),
             AdapterError::Decode { origin, path, .. } => write!(
                 f,

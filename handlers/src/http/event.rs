@@ -17,7 +17,9 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use super::error::AdapterError;
 use super::origin::Origin;
 
-/// A JSON string (or a number or boolean, read as its text), borrowed when it has no escapes.
+/// A JSON string (or an integer or boolean, read as its text), borrowed when it has no
+/// escapes. (Not a float: no source sends one, and float formatting would cost ~13 kB of
+/// every function's binary.)
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Str<'a>(pub(crate) Cow<'a, str>);
 
@@ -57,9 +59,6 @@ impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
         Ok(Str(Cow::Owned(v.to_string())))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Str<'a>, E> {
-        Ok(Str(Cow::Owned(v.to_string())))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<Str<'a>, E> {
         Ok(Str(Cow::Owned(v.to_string())))
     }
 }
@@ -387,10 +386,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Decoded<'_>, AdapterError> {
         return Err(diagnose(payload));
     }
     // One UTF-8 check for the whole payload; then strings are not checked one by one.
-    let Ok(text) = std::str::from_utf8(payload) else {
-        return Err(diagnose(payload));
-    };
-    let mut event: RawEvent<'_> = match serde_json::from_str(text) {
+    let mut event: RawEvent<'_> = match parse(payload) {
         Ok(event) => event,
         Err(_) => return Err(diagnose(payload)),
     };
@@ -411,7 +407,7 @@ pub(crate) fn decode(payload: &[u8]) -> Result<Decoded<'_>, AdapterError> {
 
 /// The error for an event with none of the sources' keys, listing the keys it has.
 fn unknown(payload: &[u8], shape: Shape) -> AdapterError {
-    let keys = match serde_json::from_slice::<serde_json::Value>(payload) {
+    let keys = match parse::<serde_json::Value>(payload) {
         Ok(serde_json::Value::Object(map)) => map.keys().take(12).cloned().collect(),
         _ => Vec::new(),
     };
@@ -423,7 +419,7 @@ fn unknown(payload: &[u8], shape: Shape) -> AdapterError {
 
 /// Why a payload did not decode (the slow path: it is parsed again, generically, to say).
 fn diagnose(payload: &[u8]) -> AdapterError {
-    let value: serde_json::Value = match serde_json::from_slice(payload) {
+    let value: serde_json::Value = match parse(payload) {
         Ok(value) => value,
         Err(source) => return AdapterError::NotJson { source },
     };
@@ -439,21 +435,125 @@ fn diagnose(payload: &[u8]) -> AdapterError {
     let Some(origin) = shape.origin() else {
         return unknown(payload, shape);
     };
-    // Find where it failed: decode again with the path tracked.
-    let mut de = serde_json::Deserializer::from_slice(payload);
-    let located = serde_path_to_error::deserialize::<_, RawEvent<'_>>(&mut de)
-        .err()
-        .map(|e| (e.path().to_string(), e.into_inner()));
-    match located {
-        Some((path, source)) => AdapterError::Decode {
-            origin,
-            path,
-            source,
-        },
-        None => AdapterError::UnknownEvent {
-            missing: shape.missing(),
-            keys: map.keys().take(12).cloned().collect(),
-        },
+    // The decoder's own error (the cause), and where in the event the misfit is.
+    let source = match parse::<RawEvent<'_>>(payload) {
+        Err(source) => source,
+        Ok(_) => {
+            return AdapterError::UnknownEvent {
+                missing: shape.missing(),
+                keys: map.keys().take(12).cloned().collect(),
+            };
+        }
+    };
+    AdapterError::Decode {
+        origin,
+        path: misfit(map).unwrap_or_default(),
+        source,
+    }
+}
+
+/// The path of the first field whose JSON type [`RawEvent`] cannot read, such as
+/// `headers.accept` or `multiValueHeaders.accept[0]`.
+fn misfit(map: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    use serde_json::Value;
+    let scalar = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+    // Pairs: an object of scalars (or null).
+    let pairs = |key: &str, v: &Value| -> Option<String> {
+        match v {
+            Value::Null => None,
+            Value::Object(entries) => entries
+                .iter()
+                .find(|(_, v)| !scalar(v))
+                .map(|(name, _)| format!("{key}.{name}")),
+            _ => Some(key.to_owned()),
+        }
+    };
+    // Values: an array of scalars, a lone scalar, or null.
+    let values = |key: String, v: &Value| -> Option<String> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .position(|v| !scalar(v))
+                .map(|i| format!("{key}[{i}]")),
+            Value::Object(_) => Some(key),
+            _ => None,
+        }
+    };
+    let multi = |key: &str, v: &Value| -> Option<String> {
+        match v {
+            Value::Null => None,
+            Value::Object(entries) => entries
+                .iter()
+                .find_map(|(name, v)| values(format!("{key}.{name}"), v)),
+            _ => Some(key.to_owned()),
+        }
+    };
+    let mut scalars = vec!["version", "httpMethod", "path", "body"];
+    if cfg!(any(feature = "apigw_v2", feature = "function_url")) {
+        scalars.extend(["rawPath", "rawQueryString"]);
+    }
+    for key in scalars {
+        if map.get(key).is_some_and(|v| !scalar(v)) {
+            return Some(key.to_owned());
+        }
+    }
+    if map
+        .get("isBase64Encoded")
+        .is_some_and(|v| !matches!(v, Value::Bool(_) | Value::Null))
+    {
+        return Some("isBase64Encoded".into());
+    }
+    for key in [
+        "headers",
+        "queryStringParameters",
+        "pathParameters",
+        "stageVariables",
+    ] {
+        if let Some(found) = map.get(key).and_then(|v| pairs(key, v)) {
+            return Some(found);
+        }
+    }
+    if cfg!(any(feature = "apigw_v1", feature = "alb")) {
+        for key in ["multiValueHeaders", "multiValueQueryStringParameters"] {
+            if let Some(found) = map.get(key).and_then(|v| multi(key, v)) {
+                return Some(found);
+            }
+        }
+    }
+    if cfg!(any(feature = "apigw_v2", feature = "function_url")) {
+        if let Some(found) = map.get("cookies").and_then(|v| values("cookies".into(), v)) {
+            return Some(found);
+        }
+    }
+    let context = match map.get("requestContext") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(context)) => context,
+        Some(_) => return Some("requestContext".into()),
+    };
+    for key in ["stage", "domainName"] {
+        if context.get(key).is_some_and(|v| !scalar(v)) {
+            return Some(format!("requestContext.{key}"));
+        }
+    }
+    match context.get("http") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(http)) => ["method", "path"]
+            .into_iter()
+            .find(|key| http.get(*key).is_some_and(|v| !scalar(v)))
+            .map(|key| format!("requestContext.http.{key}")),
+        Some(_) => Some("requestContext.http".into()),
+    }
+}
+
+/// Parses JSON text. Everything here reads through `serde_json::from_str` (one decoder
+/// instance per type in the binary, not one per reader); bytes that are not UTF-8 are a
+/// decoder error, as they would be for `from_slice`.
+fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, serde_json::Error> {
+    match std::str::from_utf8(payload) {
+        Ok(text) => serde_json::from_str(text),
+        Err(e) => Err(serde::de::Error::custom(format_args!(
+            "the payload is not UTF-8: {e}"
+        ))),
     }
 }
 
@@ -465,5 +565,78 @@ fn json_kind(value: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "string",
         serde_json::Value::Array(_) => "array",
         serde_json::Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path_of(event: &str) -> String {
+        match decode(event.as_bytes()) {
+            Err(AdapterError::Decode { path, .. }) => path,
+            other => panic!("expected a decode error for {event}: {other:?}"),
+        }
+    }
+
+    /// A field of the wrong type is named by its path in the event.
+    #[test]
+    fn misfits_are_located() {
+        let v1 = r#"{"httpMethod": "GET", "path": "/", "requestContext": {}"#;
+        let v2 =
+            r#"{"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}}"#;
+        assert_eq!(
+            path_of(&format!(r#"{v1}, "headers": {{"a": ["x"]}}}}"#)),
+            "headers.a"
+        );
+        assert_eq!(path_of(&format!(r#"{v1}, "headers": 5}}"#)), "headers");
+        assert_eq!(
+            path_of(&format!(
+                r#"{v1}, "multiValueHeaders": {{"accept": ["*/*", {{}}]}}}}"#
+            )),
+            "multiValueHeaders.accept[1]"
+        );
+        assert_eq!(
+            path_of(&format!(r#"{v1}, "isBase64Encoded": "yes"}}"#)),
+            "isBase64Encoded"
+        );
+        assert_eq!(path_of(&format!(r#"{v1}, "body": {{}}}}"#)), "body");
+        assert_eq!(
+            path_of(&format!(r#"{v2}, "cookies": ["a", ["b"]]}}"#)),
+            "cookies[1]"
+        );
+        assert_eq!(
+            path_of(
+                r#"{"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": []}}}"#
+            ),
+            "requestContext.http.method"
+        );
+        assert_eq!(
+            path_of(r#"{"httpMethod": "GET", "requestContext": {"stage": {}}}"#),
+            "requestContext.stage"
+        );
+    }
+
+    /// Lenient where it costs nothing: numbers and booleans are read as their text, `null`
+    /// is empty, a lone string is a one-value list.
+    #[test]
+    fn lenient_values() {
+        let event =
+            br#"{"httpMethod": "GET", "path": null, "headers": {"n": 1, "b": true, "z": null},
+            "multiValueHeaders": {"x": "lone", "y": null}, "requestContext": null}"#;
+        let decoded = decode(event).unwrap();
+        assert_eq!(decoded.origin, Origin::ApiGatewayV1);
+        let headers: Vec<(&str, &str)> = decoded
+            .event
+            .headers
+            .0
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(headers, [("n", "1"), ("b", "true")]);
+        let multi = decoded.event.multi_value_headers.unwrap();
+        assert_eq!(multi.0[0].1, Values(vec![Str(Cow::Borrowed("lone"))]));
+        assert!(multi.0[1].1.0.is_empty());
+        assert!(!decoded.has_context);
     }
 }

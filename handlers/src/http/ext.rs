@@ -9,8 +9,9 @@ use super::origin::Origin;
 use super::params::Params;
 use super::uri::query_pairs;
 
-/// The event's extras, stored once in the request's extensions by the adapter.
-#[derive(Clone, Debug)]
+/// The event's extras, stored once in the request's extensions by the adapter (behind an
+/// `Arc`: extensions must be `Clone`, and cloning this should cost nothing).
+#[derive(Debug)]
 pub(crate) struct EventInfo {
     pub(crate) origin: Origin,
     pub(crate) raw_path: String,
@@ -19,6 +20,10 @@ pub(crate) struct EventInfo {
     pub(crate) stage_variables: Params,
     pub(crate) context: Option<RawContext>,
 }
+
+/// How [`EventInfo`] is kept in the extensions.
+#[derive(Clone, Debug)]
+pub(crate) struct Info(pub(crate) std::sync::Arc<EventInfo>);
 
 /// The values a [`super::Router`] pattern captured, stored in the request's extensions.
 #[derive(Clone, Debug, Default)]
@@ -133,5 +138,5 @@ impl<B> RequestExt for http::Request<B> {
 }
 
 fn info<B>(request: &http::Request<B>) -> Option<&EventInfo> {
-    request.extensions().get::<EventInfo>()
+    request.extensions().get::<Info>().map(|i| &*i.0)
 }

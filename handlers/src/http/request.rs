@@ -10,7 +10,7 @@ use http::{HeaderMap, Method, Uri};
 use super::body::Body;
 use super::error::AdapterError;
 use super::event::{MultiPairs, Pairs, Str};
-use super::ext::EventInfo;
+use super::ext::{EventInfo, Info};
 use super::origin::Origin;
 use super::params::Params;
 use super::uri;
@@ -171,7 +171,9 @@ pub(crate) fn assemble(
     *request.method_mut() = method;
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    request.extensions_mut().insert(info);
+    request
+        .extensions_mut()
+        .insert(Info(std::sync::Arc::new(info)));
     request
 }
 

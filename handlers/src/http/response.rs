@@ -106,5 +106,9 @@ impl IntoResponse for serde_json::Value {
 
 /// A `{"message": …}` JSON answer with `status`, the shape API Gateway's own errors have.
 pub(crate) fn message(status: StatusCode, message: &str) -> Response<Body> {
-    (status, Json(serde_json::json!({ "message": message }))).into_response()
+    #[derive(Serialize)]
+    struct Message<'a> {
+        message: &'a str,
+    }
+    (status, Json(Message { message })).into_response()
 }
