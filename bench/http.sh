@@ -125,7 +125,7 @@ added() { comm -13 "$OUT/crates-none.txt" "$1" | awk '{printf "%s%s", sep, $1; s
 # ---------------------------------------------------------------------------------------------
 # The table.
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "-"}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-"}'; }
 met() { awk -v r="$1" -v g="$2" 'BEGIN {print (r <= g) ? "yes" : "NO"}'; }
 CODA_IR=$(per_invocation coda); ANCHOR_IR=$(per_invocation anchor); ANCHOR_V2_IR=$(per_invocation anchor-v2)
 CODA_REL=$(stripped "${BIN[coda]}"); ANCHOR_REL=$(stripped "${BIN[anchor]}"); ANCHOR_V2_REL=$(stripped "${BIN[anchor-v2]}")
