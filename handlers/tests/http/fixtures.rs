@@ -325,3 +325,47 @@ fn stage_left_out() {
         "https://wt6mne2s9k.execute-api.us-west-2.amazonaws.com/hello?name=me"
     );
 }
+
+/// An ALB target group in multi-value mode sends only `multiValueHeaders` and
+/// `multiValueQueryStringParameters`: the host, the scheme, every header value and the query
+/// (as the client encoded it) are still found.
+#[test]
+fn alb_multi_value_mode() {
+    let event = br#"{"requestContext": {"elb": {"targetGroupArn": "arn:tg"}}, "httpMethod": "GET",
+        "path": "/a%20b", "isBase64Encoded": false, "body": "",
+        "multiValueQueryStringParameters": {"q": ["x%20y", "2"], "e": [""]},
+        "multiValueHeaders": {"host": ["lb.example.com"], "x-forwarded-proto": ["http"],
+                              "accept": ["text/html", "application/json"]}}"#;
+    let seen = crate::support::see(event.to_vec());
+    assert_eq!(seen.origin, Some(Origin::Alb));
+    assert_eq!(seen.uri, "http://lb.example.com/a%20b?q=x%20y&q=2&e=");
+    assert_eq!(seen.header("accept"), ["text/html", "application/json"]);
+    assert_eq!(seen.query, pairs(&[("q", "x y"), ("q", "2"), ("e", "")]));
+    assert!(seen.body.is_empty());
+}
+
+/// A body marked `isBase64Encoded` reaches the handler decoded, byte for byte, from every
+/// source; a text body is the text.
+#[test]
+fn base64_bodies_are_decoded() {
+    let bytes: Vec<u8> = vec![0x00, 0x9F, 0x92, 0x96, 0xFF];
+    let encoded = "AJ+Slv8=";
+    let mut events = Vec::new();
+    for name in [
+        "example-apigw-request.json",
+        "apigw_v2_proxy_request.json",
+        "alb_request.json",
+        "lambda_function_url_request.json",
+    ] {
+        let mut event = fixture_json(name);
+        event["body"] = encoded.into();
+        event["isBase64Encoded"] = true.into();
+        events.push(crate::support::bytes(&event));
+    }
+    let (seen, _) = see_all(events, true);
+    assert_eq!(seen.len(), 4);
+    for seen in &seen {
+        assert_eq!(seen.body, bytes, "{:?}", seen.origin);
+        assert!(seen.body_is_binary);
+    }
+}
