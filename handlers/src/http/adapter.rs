@@ -23,6 +23,7 @@ use super::{event, source, stage, stream};
 /// handler. A handler error fails the invocation, as for any Coda handler.
 ///
 /// ```
+/// # #[cfg(any(feature = "apigw_v2", feature = "function_url"))] {
 /// use coda_handlers::http::{Adapter, Request, RequestExt};
 /// use coda_lambda::{Context, Diagnostic};
 ///
@@ -39,6 +40,7 @@ use super::{event, source, stage, stream};
 /// let out = coda_emulator::testing::invoke(adapter, event);
 /// assert_eq!(out.json()["statusCode"], 200);
 /// assert_eq!(out.json()["body"], "hello from /hi");
+/// # }
 /// ```
 pub struct Adapter<H> {
     handler: H,
@@ -141,6 +143,7 @@ impl<H> std::fmt::Debug for Adapter<H> {
 /// events, without a runtime.
 ///
 /// ```
+/// # #[cfg(feature = "alb")] {
 /// use coda_handlers::http::{Origin, RequestExt, request_from_event};
 ///
 /// let event = br#"{"httpMethod": "GET", "path": "/", "requestContext": {"elb": {}},
@@ -149,6 +152,7 @@ impl<H> std::fmt::Debug for Adapter<H> {
 /// assert_eq!(request.origin(), Some(Origin::Alb));
 /// assert_eq!(request.uri(), "https://lb.example.com/?q=a%20b");
 /// assert_eq!(request.query_param("q").as_deref(), Some("a b"));
+/// # }
 /// ```
 pub fn request_from_event(payload: &[u8]) -> Result<Request, AdapterError> {
     let payload = Arc::new(payload.to_vec());
