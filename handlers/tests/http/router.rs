@@ -156,3 +156,33 @@ fn fallback() {
 fn invalid_patterns_panic_at_build_time() {
     let _ = Router::new().get("/{a}/{a}", named("x"));
 }
+
+/// Route sets `matchit` refuses as conflicts work here, the most specific match winning: a
+/// parameter and a catch-all at the same depth, two parameter names at one position.
+#[test]
+fn overlapping_patterns() {
+    let router = Router::new()
+        .get("/files/{file}", named("one"))
+        .get("/files/{rest+}", named("many"))
+        .get("/users/{id}", named("user"))
+        .get("/users/{proxy}/orders", named("orders"));
+    let outcomes = run(
+        router,
+        &[
+            ("GET", "/files/a.txt"),
+            ("GET", "/files/a/b.txt"),
+            ("GET", "/users/7"),
+            ("GET", "/users/7/orders"),
+        ],
+    );
+    let got: Vec<(u64, String)> = outcomes.iter().map(status_and_body).collect();
+    assert_eq!(
+        got,
+        [
+            (200, "one file=a.txt".into()),
+            (200, "many rest=a/b.txt".into()),
+            (200, "user id=7".into()),
+            (200, "orders proxy=7".into()),
+        ]
+    );
+}
