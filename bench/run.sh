@@ -96,8 +96,8 @@ fi
 (cd "$ANCHOR_DIR" && CARGO_TARGET_DIR=$ANCHOR_TARGET cargo build -q $LOCKED --release)
 (cd "$ANCHOR_DIR" && CARGO_TARGET_DIR=$ANCHOR_TARGET cargo build -q $LOCKED --profile small)
 export CARGO_TARGET_DIR=$WORK/coda
-(cd "$ROOT" && cargo build -q --release -p coda-examples --bin echo --bin echo-deferred --bin echo-stream)
-(cd "$ROOT" && cargo build -q --profile size -p coda-examples --bin echo)
+(cd "$ROOT" && cargo build -q --release -p coda-examples --no-default-features --bin echo --bin echo-deferred --bin echo-stream)
+(cd "$ROOT" && cargo build -q --profile size -p coda-examples --no-default-features --bin echo)
 # The emulator measurement program, built now with the same sources as the echoes and run
 # directly later (others may be editing the runtime meanwhile). `--bench` is what cargo passes.
 # Its own target dir: a bench build unifies dev-dependency features and would rebuild (and
@@ -266,7 +266,7 @@ say "build: crate counts; $BUILD_RUNS clean release builds of each side with -j 
 # Unique `name version` of `cargo tree -e normal,build --prefix none` (normal and build
 # dependencies, host target, no dev-dependencies), minus the root package.
 crates() { sed 's/ (\*)$//; s/ (proc-macro)$//' | awk 'NF {print $1, $2}' | sort -u | grep -v -x "$1" | tee "$RAW/crates-$2.txt" | wc -l; }
-OURS_CRATES=$(cd "$ROOT" && cargo tree -q -p coda-examples -e normal,build --prefix none | crates "coda-examples v[^ ]*" ours)
+OURS_CRATES=$(cd "$ROOT" && cargo tree -q -p coda-examples --no-default-features -e normal,build --prefix none | crates "coda-examples v[^ ]*" ours)
 ANCHOR_CRATES=$(cd "$ANCHOR_DIR" && cargo tree -q $LOCKED -e normal,build --prefix none | crates "anchor-echo v[^ ]*" anchor)
 # A clean build compiles the working tree as it is then; a failed one (someone mid-edit) is
 # reported and left out of the median.
@@ -275,7 +275,7 @@ clean_build() {
   rm -rf "$dir"
   start=$(date +%s.%N)
   if [ "$s" = ours ]; then
-    (cd "$ROOT" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS" -p coda-examples --bin echo) 2> "$RAW/build-$s-$r.txt" || ok=0
+    (cd "$ROOT" && CARGO_TARGET_DIR=$dir cargo build --release -j "$JOBS" -p coda-examples --no-default-features --bin echo) 2> "$RAW/build-$s-$r.txt" || ok=0
   else
     (cd "$ANCHOR_DIR" && CARGO_TARGET_DIR=$dir cargo build $LOCKED --release -j "$JOBS") 2> "$RAW/build-$s-$r.txt" || ok=0
   fi

@@ -19,9 +19,9 @@ fn main() {
             Err(_) => Duration::from_millis(100),
         };
         Ok(move |event: serde_json::Value, _ctx: &mut Context| {
-            Ok::<_, Diagnostic>(Reply::new(event).after(move |job| {
-                std::thread::sleep(defer.min(job.remaining()));
-                log::debug!("deferred work done {:?} after the event", job.elapsed());
+            Ok::<_, Diagnostic>(Reply::new(event).after(move |d| {
+                std::thread::sleep(defer.min(d.remaining()));
+                log::debug!("deferred work done {:?} after the event", d.elapsed());
             }))
         })
     })

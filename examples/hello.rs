@@ -46,13 +46,13 @@ fn main() {
                 return Ok(Reply::new(greeting));
             }
             let name = event.name;
-            Ok(Reply::new(greeting).after(move |job| {
+            Ok(Reply::new(greeting).after(move |d| {
                 log::info!("deferred: saving the visit of {name} (takes {defer_ms} ms)");
-                std::thread::sleep(Duration::from_millis(defer_ms).min(job.remaining()));
-                let answered = job.answered_after().unwrap_or_default();
+                std::thread::sleep(Duration::from_millis(defer_ms).min(d.remaining()));
+                let answered = d.answered_after().unwrap_or_default();
                 log::info!(
                     "deferred: done {:.1} ms after the event; the caller had its answer after {:.1} ms",
-                    job.elapsed().as_secs_f64() * 1e3,
+                    d.elapsed().as_secs_f64() * 1e3,
                     answered.as_secs_f64() * 1e3
                 );
             }))
