@@ -38,7 +38,9 @@ impl StreamBody {
 }
 
 /// The HTTP-integration prelude of a streamed HTTP response (§5.3): the status, headers and
-/// cookies of `head` as JSON, then the 8-NUL separator ([`protocol::HTTP_PRELUDE_SEPARATOR`]).
+/// cookies of `head` as JSON — exactly the headers the head has, none added — then the 8-NUL
+/// separator ([`protocol::HTTP_PRELUDE_SEPARATOR`]). JSON text holds no raw bytes, so a
+/// header value that is not UTF-8 travels with U+FFFD in place of the bytes it cannot carry.
 pub(crate) fn http_prelude(head: &http::Response<()>) -> Vec<u8> {
     let mut headers = serde_json::Map::new();
     let mut cookies = Vec::new();
@@ -52,9 +54,6 @@ pub(crate) fn http_prelude(head: &http::Response<()>) -> Vec<u8> {
         } else {
             headers.insert(name.as_str().to_owned(), serde_json::Value::String(value));
         }
-    }
-    if !headers.contains_key("content-type") {
-        headers.insert("content-type".into(), "application/octet-stream".into());
     }
     let prelude = serde_json::json!({
         "statusCode": head.status().as_u16(),
