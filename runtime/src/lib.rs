@@ -88,6 +88,7 @@ mod extension;
 mod handler;
 mod identity;
 mod invocation;
+mod log_context;
 pub mod logging;
 mod panic;
 pub mod protocol;

@@ -16,6 +16,9 @@
 //!   and `AWS_LAMBDA_LOG_LEVEL=WARN`), `AWS_LAMBDA_LOG_LEVEL` wins: it is the function's
 //!   logging configuration on Lambda. The HTTP client's own lines (`ureq` targets) show from
 //!   WARN up unless the default level is TRACE or `RUST_LOG` names them.
+//! - **Extra keys** on JSON lines: [`persist_key`] (every line from now on) and [`append_key`]
+//!   (the current invocation's lines, on every thread, until it ends), as Powertools' logger
+//!   has them.
 //! - **Output**: stderr, one `write` per line, so concurrent threads never interleave inside
 //!   a line.
 //!
@@ -25,14 +28,14 @@
 //! assert!(id.is_none());
 //! ```
 
-use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::io::{self, Write};
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use log::{Level, LevelFilter};
 
+pub(crate) use crate::log_context::set_request_id;
+pub use crate::log_context::{append_key, persist_key, remove_key, request_id};
 use crate::timestamp::Rfc3339;
 
 /// The line format, from `AWS_LAMBDA_LOG_FORMAT`.
@@ -92,21 +95,6 @@ pub fn builder() -> env_logger::Builder {
 /// when this call installed it.
 pub fn init() -> bool {
     builder().try_init().is_ok()
-}
-
-/// The request id of the invocation the current thread serves: the loop's thread during the
-/// handler call, and the threads that run its deferred and spawned work. `None` elsewhere.
-pub fn request_id() -> Option<Arc<str>> {
-    REQUEST_ID.with(|cell| cell.borrow().clone())
-}
-
-thread_local! {
-    static REQUEST_ID: RefCell<Option<Arc<str>>> = const { RefCell::new(None) };
-}
-
-/// Sets (or clears) the request id log lines from this thread carry.
-pub(crate) fn set_request_id(id: Option<Arc<str>>) {
-    REQUEST_ID.with(|cell| *cell.borrow_mut() = id);
 }
 
 fn builder_from(lookup: impl Fn(&str) -> Option<String>) -> env_logger::Builder {
@@ -216,7 +204,17 @@ pub(crate) fn write_line(
                 out.write_all(b"\",\"requestId\":\"")?;
                 json_escaped(out, format_args!("{id}"))?;
             }
-            out.write_all(b"\"}\n")
+            out.write_all(b"\"")?;
+            crate::log_context::with_keys(request_id, |keys| {
+                for (key, value) in keys {
+                    // A key and a `Value` always serialize.
+                    let key = serde_json::to_string(key).unwrap_or_default();
+                    let value = serde_json::to_string(value).unwrap_or_default();
+                    write!(out, ",{key}:{value}")?;
+                }
+                Ok::<_, io::Error>(())
+            })?;
+            out.write_all(b"}\n")
         }
     }
 }
@@ -273,7 +271,7 @@ fn json_escaped(out: &mut impl Write, text: fmt::Arguments<'_>) -> io::Result<()
 mod tests {
     use super::*;
     use std::collections::HashMap;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
     use std::time::{Duration, UNIX_EPOCH};
 
     use log::{Log, Metadata, Record};
@@ -401,6 +399,46 @@ mod tests {
         assert!(enabled(&l, "ureq::pool", Level::Trace));
         let l = logger(&[("RUST_LOG", "ureq=debug")]);
         assert!(enabled(&l, "ureq::pool", Level::Debug));
+    }
+
+    /// Persistent keys go on every JSON line; an invocation's keys on its lines only, until it
+    /// ends; Coda's own keys cannot be replaced.
+    #[test]
+    fn extra_keys_on_json_lines() {
+        let json_line = |id: Option<&str>| -> serde_json::Value {
+            let mut out = Vec::new();
+            write_line(
+                &mut out,
+                LogFormat::Json,
+                SystemTime::now(),
+                Level::Info,
+                &format_args!("m"),
+                id,
+            )
+            .unwrap();
+            serde_json::from_slice(&out).unwrap()
+        };
+        persist_key("service", "orders");
+        persist_key("level", "nope");
+        set_request_id(Some(Arc::from("keys-1")));
+        append_key("orderId", "o-1");
+        append_key("service", "orders-v2");
+        set_request_id(None);
+        let v = json_line(Some("keys-1"));
+        assert_eq!(
+            (v["service"].as_str(), v["orderId"].as_str()),
+            (Some("orders-v2"), Some("o-1"))
+        );
+        assert_eq!(v["level"], "INFO");
+        let other = json_line(Some("keys-2"));
+        assert_eq!(
+            (other["service"].as_str(), other.get("orderId")),
+            (Some("orders"), None)
+        );
+        crate::log_context::forget("keys-1");
+        assert!(json_line(Some("keys-1")).get("orderId").is_none());
+        remove_key("service");
+        assert!(json_line(None).get("service").is_none());
     }
 
     /// The installed format writes whole lines with the thread's request id.

@@ -161,6 +161,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
             });
         }
         sandbox.ended(&id);
+        crate::log_context::forget(&id);
         logging::set_request_id(None);
     }
 }
