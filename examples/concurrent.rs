@@ -7,9 +7,11 @@
 //! `_X_AMZN_TRACE_ID`, which a concurrent runtime never sets (the trace id lives in the
 //! `Context`): it is `null`.
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run --concurrency 4 -- target/debug/concurrent
-//!     for i in 1 2 3 4; do target/debug/coda invoke --data '{"sleep_ms": 500}' & done; wait
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run --concurrency 4 -- target/debug/concurrent
+//! for i in 1 2 3 4; do target/debug/coda invoke --data '{"sleep_ms": 500}' & done; wait
+//! ```
 
 use std::time::Duration;
 

@@ -5,7 +5,9 @@
 //! the caller should not pay for the sleep, the invocation's end should. Run it under the
 //! benchmark's driver (`bench/driver`); the 20 invocations take about 2 s, the sleeps:
 //!
-//!     cargo build -q --release -p coda-examples --bin echo-deferred && AWS_LAMBDA_LOG_LEVEL=debug cargo run -q --release -p coda-bench-driver -- -n 20 -- target/release/echo-deferred
+//! ```sh
+//! cargo build -q --release -p coda-examples --bin echo-deferred && AWS_LAMBDA_LOG_LEVEL=debug cargo run -q --release -p coda-bench-driver -- -n 20 -- target/release/echo-deferred
+//! ```
 
 use std::time::Duration;
 

@@ -5,7 +5,9 @@
 //! under the benchmark's driver (`bench/driver`, on coda-emulator, which de-chunks the body);
 //! the driver checks it byte for byte:
 //!
-//!     cargo build -q --release -p coda-examples --bin echo-stream && cargo run -q --release -p coda-bench-driver -- -n 1000 -- target/release/echo-stream
+//! ```sh
+//! cargo build -q --release -p coda-examples --bin echo-stream && cargo run -q --release -p coda-bench-driver -- -n 1000 -- target/release/echo-stream
+//! ```
 
 use std::io::Write;
 

@@ -4,7 +4,9 @@
 //! driver (`bench/driver`, on coda-emulator), which serves 1,000 events, checks every answer
 //! byte for byte and prints its figures:
 //!
-//!     cargo build -q --release -p coda-examples --bin echo && cargo run -q --release -p coda-bench-driver -- -n 1000 -- target/release/echo
+//! ```sh
+//! cargo build -q --release -p coda-examples --bin echo && cargo run -q --release -p coda-bench-driver -- -n 1000 -- target/release/echo
+//! ```
 
 fn main() {
     coda_lambda::start(|| {

@@ -20,9 +20,11 @@
 //! extension when the work must hold the invocation open whatever the runtime does (a
 //! telemetry buffer shared by several libraries); choose deferred work otherwise.
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run -- target/debug/extension-flush
-//!     target/debug/coda invoke --data '{"order": "o-1"}' --tail
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run -- target/debug/extension-flush
+//! target/debug/coda invoke --data '{"order": "o-1"}' --tail
+//! ```
 
 use std::sync::{Arc, Mutex};
 

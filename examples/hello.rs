@@ -2,7 +2,9 @@
 //!
 //! Run it end to end under the embedded emulator (the README's first command):
 //!
-//!     cargo run -q -p coda-bootstrap -- run --invoke '{"name":"World"}' -- cargo run -q -p coda-examples --bin hello
+//! ```sh
+//! cargo run -q -p coda-bootstrap -- run --invoke '{"name":"World"}' -- cargo run -q -p coda-examples --bin hello
+//! ```
 //!
 //! The response prints first; the deferred closure's log lines follow about 200 ms later; the
 //! timing line shows the caller had its answer long before the invocation ended.

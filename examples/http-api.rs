@@ -1,12 +1,14 @@
 //! http-api: a small JSON API on the HTTP adapter's router — path parameters, JSON in and
 //! out, one binary response, and an audit line per request written after the answer.
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run -- target/debug/http-api
-//!     curl -i -X POST http://127.0.0.1:9000/users -d '{"name":"Ada"}'
-//!     curl -i http://127.0.0.1:9000/users/1
-//!     curl -s http://127.0.0.1:9000/users/1/avatar.png | od -An -tx1 | head -1
-//!     curl -i -X DELETE http://127.0.0.1:9000/users/1
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run -- target/debug/http-api
+//! curl -i -X POST http://127.0.0.1:9000/users -d '{"name":"Ada"}'
+//! curl -i http://127.0.0.1:9000/users/1
+//! curl -s http://127.0.0.1:9000/users/1/avatar.png | od -An -tx1 | head -1
+//! curl -i -X DELETE http://127.0.0.1:9000/users/1
+//! ```
 //!
 //! Routes: `GET /users`, `POST /users` (`{"name": …}` → 201 with the user), `GET
 //! /users/{id}`, `DELETE /users/{id}` (204), `GET /users/{id}/avatar.png` (an `image/png`).

@@ -1,9 +1,11 @@
 //! http-echo: an HTTP function that describes the request it received, behind any HTTP
 //! source (API Gateway REST or HTTP API, ALB, Function URL).
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run -- target/debug/http-echo
-//!     curl -i 'http://127.0.0.1:9000/some/path?b=2&a=1' -H 'x-demo: 1'
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run -- target/debug/http-echo
+//! curl -i 'http://127.0.0.1:9000/some/path?b=2&a=1' -H 'x-demo: 1'
+//! ```
 //!
 //! It answers `200`, `application/json`:
 //! `{"origin", "method", "uri", "path", "raw_path", "query": [[name, value], …] (request

@@ -11,11 +11,13 @@
 //! Work that cannot finish — retries exhausted, skipped, detached at the budget — reaches the
 //! sink, which logs one line per job starting `sink:`. Try it under the emulator:
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run --timeout 1 -- target/debug/resilient
-//!     target/debug/coda invoke --data '{"fail_times": 2}' --tail      # ran on attempt 3
-//!     target/debug/coda invoke --data '{"fail_times": 5}' --tail      # sink: … "failed", 3 attempts
-//!     target/debug/coda invoke --data '{"block_ms": 2000}' --tail     # sink: block overran, write skipped
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run --timeout 1 -- target/debug/resilient
+//! target/debug/coda invoke --data '{"fail_times": 2}' --tail      # ran on attempt 3
+//! target/debug/coda invoke --data '{"fail_times": 5}' --tail      # sink: … "failed", 3 attempts
+//! target/debug/coda invoke --data '{"block_ms": 2000}' --tail     # sink: block overran, write skipped
+//! ```
 
 use std::time::Duration;
 

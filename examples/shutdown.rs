@@ -6,9 +6,11 @@
 //! answers at once and registers one deferred closure that sleeps N milliseconds: a closure
 //! still running at the shutdown is reported as dropped, with its request id.
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run -- target/debug/shutdown     # Ctrl-C delivers the shutdown
-//!     target/debug/coda invoke --data '{"defer_ms": 100}'
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run -- target/debug/shutdown     # Ctrl-C delivers the shutdown
+//! target/debug/coda invoke --data '{"defer_ms": 100}'
+//! ```
 
 use std::time::Duration;
 

@@ -1,9 +1,11 @@
 //! url: a Function URL handler. The HTTP request arrives as a payload-2.0 event; the answer
 //! `{statusCode, headers, cookies, body}` becomes the HTTP response.
 //!
-//!     cargo build -p coda-bootstrap -p coda-examples
-//!     target/debug/coda run -- target/debug/url
-//!     curl -i 'http://127.0.0.1:9000/hello?name=World'
+//! ```sh
+//! cargo build -p coda-bootstrap -p coda-examples
+//! target/debug/coda run -- target/debug/url
+//! curl -i 'http://127.0.0.1:9000/hello?name=World'
+//! ```
 
 use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
