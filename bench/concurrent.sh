@@ -148,6 +148,24 @@ med() { values "$1" "$RAW/wait-$2-$3.txt" | median; }
   echo "429 wait: 429s over all the waiting runs (callers queue only once a /next is idle: expect 0)."
   echo "429 retry: one run of N x $RETRY_PER_CALLER invocations whose callers queue at once and retry"
   echo "  a 429 after a yield: 429s, and how many invocations met at least one."
+  echo
+  echo "Where a caller's cycle goes (Coda, then the anchor; medians, us): cycle = N / rate; gate = waiting"
+  echo "for an idle /next; latency = queue -> answer (mean); rest = the caller's wake-up after the answer"
+  echo "and its bookkeeping. Over the N=1 cycle: what N costs each caller."
+  echo
+  echo "| side   |  N | cycle us | gate us | latency us | latency - sleep us | rest us | cycle - cycle(N=1) us |"
+  echo "|--------|---:|---------:|--------:|-----------:|-------------------:|--------:|----------------------:|"
+  for s in coda anchor; do
+    cycle1=$(awk -v r="$(med invocations_per_s "$s" 1)" 'BEGIN {print 1e6 / r}')
+    for n in $NS; do
+      awk -v s="$s" -v n="$n" -v r="$(med invocations_per_s "$s" "$n")" -v c1="$cycle1" -v sl="$SLEEP_MS" \
+        -v g="$(med gate_wait_mean_us "$s" "$n")" -v l="$(med latency_mean_us "$s" "$n")" 'BEGIN {
+          c = 1e6 * n / r
+          printf "| %-6s | %2d | %8.0f | %7.0f | %10.0f | %18.0f | %7.0f | %21.0f |\n", s, n, c, g, l, l - 1000 * sl, c - g - l, c - c1
+        }'
+    done
+  done
+  echo
   echo "raw data: $OUT"
 } | tee "$OUT/table.md"
 

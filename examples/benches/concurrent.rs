@@ -31,7 +31,7 @@
 //!
 //! One `key=value` line on stdout: the rate (measured invocations / the time from the start of
 //! the measured round to its last answer), p50 and p99 of the caller's latency (queue ->
-//! answer, [`coda_emulator::Answer::latency`]), the mean time a caller waited for an idle
+//! answer, [`coda_emulator::Answer::latency`]) and its mean, the mean time a caller waited for an idle
 //! `/next`, the 429 count and how many invocations met at least one, how many distinct
 //! workers answered, the function's peak RSS (`VmHWM`), RSS, anonymous RSS (`RssAnon`: heap
 //! and stacks, without the pages of the binary and libraries) and thread count after the
@@ -418,10 +418,11 @@ fn measure(options: &Options) -> Result<()> {
     let count = samples.len();
     let mut latencies: Vec<f64> = samples.iter().map(|s| micros(s.latency)).collect();
     let gate_mean = samples.iter().map(|s| micros(s.gate)).sum::<f64>() / count as f64;
+    let latency_mean = latencies.iter().sum::<f64>() / count as f64;
     let show = |v: Option<u64>| v.map_or("n/a".to_owned(), |v| v.to_string());
     println!(
         "label={label} concurrency={n} on_busy={} sleep_ms={} invocations={count} seconds={seconds:.3} \
-invocations_per_s={:.2} latency_p50_us={:.1} latency_p99_us={:.1} gate_wait_mean_us={gate_mean:.1} \
+invocations_per_s={:.2} latency_p50_us={:.1} latency_p99_us={:.1} latency_mean_us={latency_mean:.1} gate_wait_mean_us={gate_mean:.1} \
 rejected_429={} turned_away={} warm_up_rejected_429={warm_rejected} workers_seen={} peak_rss_kb={} rss_kb={} rss_anon_kb={} threads={} \
 function_cpu_us_per_inv={:.1} bench_cpu_us_per_inv={:.1}",
         match options.on_busy {
