@@ -2,9 +2,10 @@
 # Managed Instances throughput: Coda's `concurrent` example and the same function on the
 # official lambda_runtime's `run_concurrent` (bench/anchor-concurrent), each under Coda's
 # emulator in concurrency mode N, driven by N callers in a closed loop with a 20 ms handler
-# (examples/benches/concurrent.rs). Prints one table (BENCHMARKS.md, "Managed Instances").
+# (examples/benches/concurrent.rs). Prints two tables: the figures, and where a caller's cycle
+# goes (BENCHMARKS.md, "Managed Instances").
 #
-#   bash bench/concurrent.sh                  # about 2 minutes on 2 cores (+3 for the first build)
+#   bash bench/concurrent.sh                  # about 70 s on 2 cores (+3 min the first time)
 #   ROUNDS=1 PER_CALLER=50 bash bench/concurrent.sh   # smoke test: about 20 s
 #
 # The table goes to stdout, progress to stderr; the table, the machine and every raw line are
