@@ -310,9 +310,10 @@ fn oversize_payloads_are_413() {
     served.shutdown();
 }
 
-/// `X-Amz-Client-Context` (base64 JSON), `X-Amz-Tenant-Id`, `X-Amzn-Trace-Id` and
-/// `Content-Type` reach the handler's `Context`; a client context that is not base64 is a
-/// 400.
+/// `X-Amz-Client-Context` (base64 JSON), `X-Amz-Tenant-Id` and `X-Amzn-Trace-Id` reach the
+/// handler's `Context`; the caller's `Content-Type` does not: an Invoke API event reaches the
+/// runtime as `application/json`, as on Lambda (`docs/runtime-api.md` §8.3). A client
+/// context that is not base64 is a 400.
 #[test]
 fn caller_headers_reach_the_context() {
     let served = serve_front(invoked);
@@ -337,7 +338,7 @@ fn caller_headers_reach_the_context() {
             "client_context": client_context,
             "tenant": "tenant-a",
             "trace": trace,
-            "content_type": "application/json; charset=utf-8",
+            "content_type": "application/json",
         })
     );
     let mut bad = agent
