@@ -285,6 +285,13 @@ pub enum RunError {
     Function(coda_emulator::ReadyError),
     /// The emulator stopped while an invocation was pending (the source says how).
     Wait(coda_emulator::WaitError),
+    /// The termination signals could not be set up.
+    Signals(io::Error),
+    /// The `--invoke` event is not JSON (the Invoke API refuses it too).
+    EventNotJson {
+        /// The parser's error.
+        source: serde_json::Error,
+    },
 }
 
 impl fmt::Display for RunError {
@@ -307,6 +314,12 @@ impl fmt::Display for RunError {
                 "the function did not get ready (check the command after `--`, and the function's output above)",
             ),
             Self::Wait(_) => f.write_str("the invocation did not complete"),
+            Self::Signals(_) => f.write_str(
+                "cannot set up the signal handling that stops the function with `coda`",
+            ),
+            Self::EventNotJson { .. } => f.write_str(
+                "the `--invoke` event is not JSON, and Lambda's Invoke API takes only JSON (to test raw bytes, use coda_emulator::Invoke in a test)",
+            ),
         }
     }
 }
@@ -314,7 +327,10 @@ impl fmt::Display for RunError {
 impl StdError for RunError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::Listen { source, .. } | Self::Supervise(source) => Some(source),
+            Self::Listen { source, .. } | Self::Supervise(source) | Self::Signals(source) => {
+                Some(source)
+            }
+            Self::EventNotJson { source } => Some(source),
             Self::Function(error) => Some(error),
             Self::Wait(error) => Some(error),
             Self::NoCommand => None,

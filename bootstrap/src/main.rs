@@ -22,6 +22,7 @@ mod elf;
 mod error;
 mod glibc;
 mod invoke;
+mod launch;
 mod package;
 mod run;
 #[cfg(test)]
@@ -35,7 +36,13 @@ use error::Error;
 
 /// Runs the command and turns its outcome into the exit status.
 fn main() -> ExitCode {
-    match run() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some((first, rest)) = args.split_first()
+        && first == launch::COMMAND
+    {
+        return launch::launch(rest);
+    }
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::FunctionFailed) => ExitCode::FAILURE,
         Err(error) => {
@@ -47,8 +54,8 @@ fn main() -> ExitCode {
 }
 
 /// Parses the command line and runs the command it names.
-fn run() -> Result<(), Error> {
-    let command = cli::parse(std::env::args_os().skip(1))?;
+fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
+    let command = cli::parse(args)?;
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::Help => stdout.write_all(cli::USAGE.as_bytes()),

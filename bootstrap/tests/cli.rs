@@ -304,7 +304,7 @@ fn run_invoke_prints_greeting_report_and_timing() {
 /// on stdout, `coda: the invocation failed: Runtime.UnmarshalError` on stderr, exit 1.
 #[test]
 fn run_invoke_function_error_exits_1() {
-    let finished = run_coda(with_hello(&["run", "--invoke", "not json"]));
+    let finished = run_coda(with_hello(&["run", "--invoke", r#"{"name": 5}"#]));
     assert_eq!(finished.code, Some(1), "{finished:#?}");
     assert!(
         finished
@@ -321,6 +321,23 @@ fn run_invoke_function_error_exits_1() {
         finished.stderr
     );
     finished.assert_no_panic();
+}
+
+/// Row 2 of issue 15: an `--invoke` event that is not JSON is refused before anything runs,
+/// as Lambda's Invoke API refuses it (`InvalidRequestContentException`): one line naming the
+/// reason and the way to test raw bytes, then the parser's error; exit 1, nothing on stdout.
+#[test]
+fn run_invoke_refuses_an_event_that_is_not_json() {
+    let finished = run_coda(with_hello(&["run", "--invoke", "not json"]));
+    assert_eq!(finished.stdout, "", "{finished:#?}");
+    assert_one_error(
+        &finished,
+        &[
+            "coda: the `--invoke` event is not JSON, and Lambda's Invoke API takes only JSON",
+            "coda_emulator::Invoke",
+            "expected ident at line 1 column 2",
+        ],
+    );
 }
 
 /// `coda run` without the function's command is a usage error: exit 2, one line.

@@ -71,10 +71,20 @@ impl FunctionCommand {
     /// that name on the host's `PATH`.
     ///
     /// # Errors
-    /// `NotFound` when no such file exists.
+    /// The operating system's error for a path that cannot be read (`NotFound`), or
+    /// `PermissionDenied` for a file nobody may execute; `NotFound` for a name that is on no
+    /// directory of `PATH`.
     pub fn resolve(&self) -> io::Result<PathBuf> {
+        use std::os::unix::fs::PermissionsExt;
         let program = Path::new(&self.program);
         if self.program.as_encoded_bytes().contains(&b'/') {
+            let metadata = std::fs::metadata(program)?;
+            if metadata.is_dir() || metadata.permissions().mode() & 0o111 == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "not an executable file",
+                ));
+            }
             return Ok(program.to_path_buf());
         }
         let path = std::env::var_os("PATH").unwrap_or_default();
@@ -104,9 +114,18 @@ mod tests {
     #[test]
     fn resolves_programs() {
         assert_eq!(
-            FunctionCommand::new("./fn").resolve().unwrap(),
-            PathBuf::from("./fn")
+            FunctionCommand::new("/bin/sh").resolve().unwrap(),
+            PathBuf::from("/bin/sh")
         );
+        let gone = FunctionCommand::new("/nonexistent/fn")
+            .resolve()
+            .unwrap_err();
+        assert_eq!(gone.kind(), io::ErrorKind::NotFound);
+        let plain = std::env::temp_dir().join(format!("coda-plain-{}", std::process::id()));
+        std::fs::write(&plain, "not a program").unwrap();
+        let not_executable = FunctionCommand::new(&plain).resolve().unwrap_err();
+        std::fs::remove_file(&plain).unwrap();
+        assert_eq!(not_executable.kind(), io::ErrorKind::PermissionDenied);
         let sh = FunctionCommand::new("sh").resolve().unwrap();
         assert!(sh.is_absolute() && sh.ends_with("sh"), "{sh:?}");
         let missing = FunctionCommand::new("coda-no-such-program-here")

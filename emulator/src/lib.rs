@@ -100,6 +100,8 @@
 
 pub use answer::Answer;
 pub use builder::EmulatorBuilder;
+/// The function's log format ([`EmulatorBuilder::log_format`]): the runtime's own type.
+pub use coda_lambda::logging::LogFormat;
 pub use emulator::Emulator;
 pub use ending::Ending;
 pub use freeze::Freeze;
