@@ -37,11 +37,15 @@ usage:
       Invoke the function served by `coda run` (default URL
       http://127.0.0.1:9000, name `function`); print the payload, the
       function error type if any, and with --tail the log tail.
-  coda package <binary> [-o|--output <file.zip>]
+  coda package <binary> [-o|--output <file.zip>] [--force]
+               [--allow-library SONAME]...
       Check that <binary> can run on Lambda's provided.al2023 runtime (a
-      64-bit x86_64 or arm64 Linux executable needing at most glibc 2.34)
-      and write the deployable zip: one entry, `bootstrap`, mode 0755.
-      The zip goes to ./<binary name>.zip unless -o says otherwise.
+      64-bit x86_64 or arm64 Linux executable needing at most glibc 2.34
+      and no shared library beyond glibc's and libgcc_s, unless allowed
+      with --allow-library, e.g. one a layer ships in /opt/lib) and write
+      the deployable zip: one entry, `bootstrap`, mode 0755. The zip goes
+      to ./<binary name>.zip unless -o says otherwise; an existing zip is
+      replaced only with --force. A debug build is packaged with a warning.
   coda help | --help | -h
       Print this help.
   coda --version | -V
@@ -121,6 +125,10 @@ pub struct PackageArgs {
     pub binary: PathBuf,
     /// Where to write the zip; `None` for `./<binary stem>.zip`.
     pub output: Option<PathBuf>,
+    /// Replace an existing zip.
+    pub force: bool,
+    /// Libraries the runtime is known to provide (a layer's, say).
+    pub allow_libraries: Vec<String>,
 }
 
 /// A mistake on the command line; the process exits with status 2.
@@ -253,6 +261,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
 fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
     let mut binary = None;
     let mut output = None;
+    let mut force = false;
+    let mut allow_libraries = Vec::new();
     while let Some(arg) = args.next() {
         match arg {
             Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
@@ -264,6 +274,14 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
                     return Err(UsageError::new(format!("`{flag}` given twice")));
                 }
                 output = Some(PathBuf::from(args.value(&flag, inline)?));
+            }
+            Arg::Flag(flag, inline) if flag == "--force" || flag == "-f" => {
+                no_value(&flag, inline)?;
+                force = true;
+            }
+            Arg::Flag(flag, inline) if flag == "--allow-library" => {
+                let value = args.value(&flag, inline)?;
+                allow_libraries.push(text(&flag, value)?);
             }
             Arg::Flag(flag, _) => {
                 return Err(UsageError::new(format!(
@@ -281,7 +299,12 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
     }
     let binary = binary
         .ok_or_else(|| UsageError::new("`coda package` needs the path of the binary to package"))?;
-    Ok(Command::Package(PackageArgs { binary, output }))
+    Ok(Command::Package(PackageArgs {
+        binary,
+        output,
+        force,
+        allow_libraries,
+    }))
 }
 
 /// Parses a number flag value.
@@ -631,6 +654,8 @@ mod tests {
         Command::Package(PackageArgs {
             binary: binary.into(),
             output: output.map(PathBuf::from),
+            force: false,
+            allow_libraries: Vec::new(),
         })
     }
 

@@ -85,6 +85,26 @@ pub enum PackageError {
         /// The missing versions with the symbols that need them.
         unmet: Vec<Unmet>,
     },
+    /// The file is a script (`#!`): `coda package` packages one compiled binary, and a
+    /// script bootstrap needs the files it runs too.
+    Script {
+        /// The script's path.
+        path: PathBuf,
+        /// Its `#!` line, without the `#!`.
+        interpreter: String,
+    },
+    /// The binary needs shared libraries that provided.al2023 does not have.
+    MissingLibraries {
+        /// The binary's path.
+        path: PathBuf,
+        /// The sonames it needs that are not there.
+        missing: Vec<String>,
+    },
+    /// The output exists and `--force` was not given.
+    OutputExists {
+        /// The output path.
+        path: PathBuf,
+    },
     /// The output path is the binary itself.
     WouldOverwriteInput {
         /// The binary's (and output's) path.
@@ -125,7 +145,23 @@ impl fmt::Display for PackageError {
             ),
             Self::NotElf { path } => write!(
                 f,
-                "not an ELF executable: {} (Lambda's provided.al2023 runs Linux ELF binaries; {BUILD_HINT})",
+                "not an ELF executable: {} (`coda package` packages a compiled Linux binary; {BUILD_HINT})",
+                path.display()
+            ),
+            Self::Script { path, interpreter } => write!(
+                f,
+                "{} is a script (#!{interpreter}): provided.al2023 can run a script bootstrap, but `coda package` packages one compiled binary, and a zip of the script alone would lack the files it runs; zip the script as `bootstrap` with what it needs yourself (`zip function.zip bootstrap …`, mode 0755), or package the compiled binary it starts",
+                path.display()
+            ),
+            Self::MissingLibraries { path, missing } => write!(
+                f,
+                "{} needs shared libraries that provided.al2023 does not have: {} (it has glibc's libraries and libgcc_s.so.1), so it would fail at cold start with \"error while loading shared libraries\": link them statically (a `static` or `vendored` feature of the crate that needs them, rustls instead of OpenSSL, or a musl target), ship them in a layer (Lambda adds /opt/lib to LD_LIBRARY_PATH), or, if the runtime has them, say so with --allow-library <name>",
+                path.display(),
+                missing.join(", ")
+            ),
+            Self::OutputExists { path } => write!(
+                f,
+                "refusing to overwrite {}, which exists: pass --force to replace it, or choose another output with -o",
                 path.display()
             ),
             Self::Not64Bit { path } => write!(
@@ -221,6 +257,9 @@ impl StdError for PackageError {
             | Self::UnsupportedArchitecture { .. }
             | Self::ForeignInterpreter { .. }
             | Self::GlibcTooNew { .. }
+            | Self::Script { .. }
+            | Self::MissingLibraries { .. }
+            | Self::OutputExists { .. }
             | Self::WouldOverwriteInput { .. } => None,
         }
     }

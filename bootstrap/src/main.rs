@@ -23,6 +23,7 @@ mod error;
 mod glibc;
 mod invoke;
 mod launch;
+mod libraries;
 mod package;
 mod run;
 #[cfg(test)]
@@ -62,6 +63,9 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
         Command::Version => writeln!(stdout, "coda {}", env!("CARGO_PKG_VERSION")),
         Command::Package(args) => {
             let report = package::package(&args)?;
+            for warning in &report.warnings {
+                let _ = writeln!(std::io::stderr().lock(), "coda: warning: {warning}");
+            }
             write!(stdout, "{report}")
         }
         Command::Run(args) => {
