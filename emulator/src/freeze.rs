@@ -28,7 +28,7 @@ pub struct Freeze {
     /// The invocation whose end was followed by the freeze (`None`: after init).
     pub after: Option<String>,
     /// Threads that were still running when the process was frozen, as
-    /// `pid/tid (name)`: work that leaked past `/next`.
+    /// `pid/tid (name), N ms of CPU in 2 ms`: work that leaked past `/next`.
     pub busy_threads: Vec<String>,
 }
 
@@ -45,25 +45,29 @@ struct ThreadSample {
     cpu_ns: u64,
 }
 
-/// The threads of `leader`'s process tree that are running: runnable at a first look and,
-/// over a second one [`WINDOW`] later, still runnable and using CPU.
+/// The threads of `leader`'s process tree that are running: runnable at a first look and
+/// still runnable at a second one [`WINDOW`] later (on a busy machine a running thread may
+/// wait for a CPU, so the CPU time it used in between is reported, not required).
 pub(crate) fn busy_threads(leader: u32) -> Vec<String> {
     let first = threads(leader);
     if !first.iter().any(|t| t.runnable) {
         return Vec::new();
     }
     std::thread::sleep(WINDOW);
-    let min_cpu = WINDOW.as_nanos() as u64 / 4;
     threads(leader)
         .into_iter()
         .filter(|t| t.runnable)
-        .filter(|t| {
-            first
-                .iter()
-                .find(|f| f.id == t.id)
-                .is_some_and(|f| f.runnable && t.cpu_ns.saturating_sub(f.cpu_ns) >= min_cpu)
+        .filter_map(|t| {
+            let before = first.iter().find(|f| f.id == t.id && f.runnable)?;
+            let used = t.cpu_ns.saturating_sub(before.cpu_ns);
+            Some(format!(
+                "{} ({}), {:.1} ms of CPU in {} ms",
+                t.id,
+                t.name,
+                used as f64 / 1e6,
+                WINDOW.as_millis()
+            ))
         })
-        .map(|t| format!("{} ({})", t.id, t.name))
         .collect()
 }
 
@@ -134,6 +138,6 @@ mod tests {
         spinning.kill().unwrap();
         spinning.wait().unwrap();
         assert_eq!(busy.len(), 1, "{busy:?}");
-        assert!(busy[0].contains("(sh)"), "{busy:?}");
+        assert!(busy[0].contains("(sh), "), "{busy:?}");
     }
 }

@@ -145,6 +145,29 @@ pub fn wait_exited_unreaped(pid: u32) -> io::Result<()> {
     }
 }
 
+/// Waits until the child process `pid` of this process is stopped (by `SIGSTOP`), without
+/// consuming the report: the kernel's own notice that a freeze took hold.
+pub fn wait_stopped(pid: u32) -> io::Result<()> {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    let pid = i32::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "process id out of range"))?;
+    loop {
+        match waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WSTOPPED | WaitPidFlag::WNOWAIT,
+        ) {
+            Ok(WaitStatus::Stopped(..)) => return Ok(()),
+            Ok(other) => {
+                return Err(io::Error::other(format!(
+                    "process {pid} did not stop: {other:?}"
+                )));
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+}
+
 /// Makes reads from `fd` return `WouldBlock` instead of waiting (for the read end of a pipe
 /// the emulator drains on demand).
 pub fn set_nonblocking(fd: impl AsFd) -> io::Result<()> {

@@ -24,6 +24,9 @@ mod malformed;
 mod process;
 /// AWS's own Python runtime interface client (awslambdaric) against the emulator.
 mod python;
+/// The supervised function process as a Lambda sandbox: environment, handler, process-tree
+/// memory, init retries, log order, JSON platform records, the freeze (issue 15).
+mod sandbox;
 /// The Runtime API status policy: every row of §3.3 / §2.4 and the transport failures.
 mod status_policy;
 /// Streamed responses (§5).
