@@ -1,9 +1,11 @@
 //! `coda __launch <pid> -- <program> <args…>`: how `coda run` starts the function so that it
 //! dies with `coda`. This process asks the kernel to kill it (`SIGKILL`) when the `coda run`
 //! thread that started it ends — also when `coda` itself is killed with `SIGKILL`, which no
-//! handler can catch — checks that `coda` (`<pid>`) is still its parent, and then becomes
-//! the function (`exec`): the setting survives `exec`, and the function keeps this process's
-//! id, process group and environment. Not for people to type; `coda --help` leaves it out.
+//! handler can catch — checks that `coda` (`<pid>`) is still its parent, unblocks the
+//! termination signals `coda run` blocks for itself (a child inherits the mask), and then
+//! becomes the function (`exec`): the setting survives `exec`, and the function keeps this
+//! process's id, process group and environment. Not for people to type; `coda --help` leaves
+//! it out.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -37,6 +39,13 @@ pub fn launch(args: &[OsString]) -> ExitCode {
     if let Err(e) = os::die_with_parent(parent) {
         return fail(format_args!(
             "cannot tie the function to `coda run` (process {parent}): {e}"
+        ));
+    }
+    // `coda run` blocks the termination signals for its own signal thread, and a child
+    // inherits the mask: the function must receive them.
+    if let Err(e) = os::unblock_termination_signals() {
+        return fail(format_args!(
+            "cannot unblock the termination signals for the function: {e}"
         ));
     }
     let error = Command::new(program).args(program_args).exec();

@@ -149,8 +149,9 @@ fn function_command(args: &RunArgs) -> Result<FunctionCommand, RunError> {
             .arg("--")
             .arg(resolved)
             .args(program_args),
-        // Without its own path, `coda` runs the function directly (it then outlives a
-        // SIGKILLed `coda`, but still ends with any signal `coda` can catch).
+        // Without its own path, `coda` runs the function directly: it then outlives a
+        // SIGKILLed `coda`, and inherits the blocked termination signals (it still ends
+        // with `coda`, killed after the grace).
         Err(_) => FunctionCommand::new(resolved).args(program_args),
     };
     for name in &args.pass_env {

@@ -976,6 +976,7 @@ fn run_gives_lambdas_environment_plus_what_is_passed() {
         );
         server.ready();
         let env = env_file(&file);
+
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("_HANDLER"), Some(handler), "{case}: {env:#?}");
         assert_eq!(get("AWS_LAMBDA_FUNCTION_NAME"), Some("function"), "{case}");
@@ -1134,4 +1135,34 @@ fn run_warns_about_work_that_outlives_its_invocation() {
     // The frozen function is thawed by the next event and answers it.
     let again = run_coda(["invoke", "--url", &url, "--data", r#"{"again": 1}"#]);
     assert_eq!(again.stdout.trim_end(), r#"{"again": 1}"#, "{again:#?}");
+}
+
+/// Issue 15 row 5: the SIGTERM `coda run` forwards reaches the function, which can act on it
+/// (a graceful shutdown): the function here is a shell that traps SIGTERM and writes a file
+/// from its handler. (`coda` blocks the termination signals for its own signal thread; were
+/// the function to inherit that mask, the trap would never run and only the SIGKILL after
+/// the grace would end it.)
+#[test]
+fn the_function_can_handle_the_forwarded_sigterm() {
+    let file = std::env::temp_dir().join(format!("coda-cli-{}-trap", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let script: &OsStr = r#"trap 'echo handled > "$1"; exit 0' TERM; "$0" & wait"#.as_ref();
+    let mut server = Server::start(&[
+        "sh".as_ref(),
+        "-c".as_ref(),
+        script,
+        hello().as_os_str(),
+        file.as_os_str(),
+    ]);
+    server.ready();
+    signal(server.child.id(), "TERM");
+    let exited = server.child.wait().expect("reap coda run");
+    assert_eq!(exited.code(), Some(143), "{exited}");
+    let written = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        written.trim(),
+        "handled",
+        "the function's SIGTERM handler ran"
+    );
 }

@@ -60,9 +60,16 @@ fn termination_set() -> SigSet {
 
 /// Blocks `SIGINT`, `SIGTERM` and `SIGHUP` in the calling thread, and so in every thread it
 /// starts afterwards: call it first in `main`, then take them with [`wait_for_termination`].
-/// (Child processes do not inherit the mask: `std` clears it before `exec`.)
+/// Child processes inherit the mask (`std` does not reset it), so a program started from
+/// such a process must call [`unblock_termination_signals`] before it `exec`s.
 pub fn block_termination_signals() -> io::Result<()> {
     termination_set().thread_block().map_err(io::Error::from)
+}
+
+/// Unblocks `SIGINT`, `SIGTERM` and `SIGHUP` in the calling thread (and, across `exec`, in the
+/// program it becomes): a function must receive the termination signals `coda` sends it.
+pub fn unblock_termination_signals() -> io::Result<()> {
+    termination_set().thread_unblock().map_err(io::Error::from)
 }
 
 /// Waits until one of the blocked termination signals arrives, and returns which.
