@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use crate::memory;
 
-/// How long the second look at runnable threads lasts.
+/// The time between two looks at runnable threads.
 pub(crate) const WINDOW: Duration = Duration::from_millis(2);
+/// How many more looks a runnable thread must stay runnable through to count as running.
+pub(crate) const LOOKS: u32 = 5;
 
 /// A freeze of the function process, as recorded ([`crate::Supervisor::wait_frozen`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +30,7 @@ pub struct Freeze {
     /// The invocation whose end was followed by the freeze (`None`: after init).
     pub after: Option<String>,
     /// Threads that were still running when the process was frozen, as
-    /// `pid/tid (name), N ms of CPU in 2 ms`: work that leaked past `/next`.
+    /// `pid/tid (name), N ms of CPU in 10 ms`: work that leaked past `/next`.
     pub busy_threads: Vec<String>,
 }
 
@@ -46,27 +48,33 @@ struct ThreadSample {
 }
 
 /// The threads of `leader`'s process tree that are running: runnable at a first look and
-/// still runnable at a second one [`WINDOW`] later (on a busy machine a running thread may
-/// wait for a CPU, so the CPU time it used in between is reported, not required).
+/// at every one of [`LOOKS`] more, [`WINDOW`] apart. A thread that was only on its way to
+/// blocking (or waiting for a CPU on a busy machine before it blocks) drops out at the
+/// first look that finds it asleep; work that runs stays runnable throughout. The CPU time
+/// each used meanwhile is reported.
 pub(crate) fn busy_threads(leader: u32) -> Vec<String> {
     let first = threads(leader);
-    if !first.iter().any(|t| t.runnable) {
-        return Vec::new();
+    let mut candidates: Vec<ThreadSample> = first.into_iter().filter(|t| t.runnable).collect();
+    let mut last = Vec::new();
+    for _ in 0..LOOKS {
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        std::thread::sleep(WINDOW);
+        last = threads(leader);
+        candidates.retain(|c| last.iter().any(|t| t.id == c.id && t.runnable));
     }
-    std::thread::sleep(WINDOW);
-    threads(leader)
-        .into_iter()
-        .filter(|t| t.runnable)
-        .filter_map(|t| {
-            let before = first.iter().find(|f| f.id == t.id && f.runnable)?;
-            let used = t.cpu_ns.saturating_sub(before.cpu_ns);
-            Some(format!(
+    candidates
+        .iter()
+        .map(|c| {
+            let now = last.iter().find(|t| t.id == c.id).unwrap_or(c);
+            format!(
                 "{} ({}), {:.1} ms of CPU in {} ms",
-                t.id,
-                t.name,
-                used as f64 / 1e6,
-                WINDOW.as_millis()
-            ))
+                c.id,
+                now.name,
+                now.cpu_ns.saturating_sub(c.cpu_ns) as f64 / 1e6,
+                WINDOW.as_millis() * u128::from(LOOKS)
+            )
         })
         .collect()
 }
