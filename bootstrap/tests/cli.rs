@@ -794,11 +794,18 @@ fn a_termination_signal_to_run_ends_the_function() {
 
 /// Issue 15 row 5: even `SIGKILL`, which no handler sees, takes the function down with
 /// `coda run`: the function was started through `coda __launch`, which asked the kernel to
-/// kill it when its parent dies.
+/// kill it when its parent dies. (With `--no-freeze`: a wrapper's child that is frozen when
+/// `coda` is SIGKILLed is not reached by the parent-death signal, and can stay stopped; see
+/// the README's "Stopping".)
 #[test]
 fn a_sigkilled_run_still_ends_the_function() {
     let witness = ExitWitness::new("sigkill");
-    let mut server = Server::start(&witness.surviving_command(hello()));
+    let mut server = Server::start_full(
+        coda(),
+        &["--no-freeze"],
+        &witness.surviving_command(hello()),
+        &[],
+    );
     let front = server.ready();
     witness.assert_running();
     server.child.kill().expect("SIGKILL coda run");
