@@ -16,23 +16,36 @@ coda: the Coda command for AWS Lambda functions written with the coda runtime
 
 usage:
   coda run [--port P] [--timeout S] [--memory MB] [--concurrency N] [--name NAME]
-           [--env K=V]... [--invoke JSON] -- <command...>
-      Start the Lambda emulator and run <command> as the function, with the
-      Lambda environment set. Invocations arrive on 127.0.0.1:P (default
-      9000): the Invoke API path /2015-03-31/functions/NAME/invocations
-      (what `coda invoke`, the AWS CLI and SDKs use) and a Function URL for
-      any other path. The function is restarted after a timeout (default
-      3 s) or a crash. With --invoke, send that one event, print the answer
-      as soon as it is posted, wait for the invocation to end, and exit.
-  coda invoke [--data JSON | --data-file F] [--name NAME] [--url U] [--tail]
+           [--handler H] [--env K=V]... [--pass-env NAME]... [--log-format text|json]
+           [--function-version V] [--alias NAME[=VERSION]]... [--no-freeze]
+           [--invoke JSON] -- <command...>
+      Start the Lambda emulator and run <command> as the function, with
+      Lambda's environment and nothing else from this shell unless passed
+      with --pass-env (a name, or a prefix and `*`) or set with --env.
+      Invocations arrive on 127.0.0.1:P (default 9000; 0: any free port):
+      the Invoke API path /2015-03-31/functions/NAME/invocations (what
+      `coda invoke`, the AWS CLI and SDKs use) and a Function URL for any
+      other path. The function is restarted after a timeout (default 3 s)
+      or a crash, and frozen while it waits for an event, as on Lambda
+      (--no-freeze: not). --handler sets _HANDLER (else this shell's
+      _HANDLER passes). --alias declares an alias (of --function-version,
+      or of VERSION) that callers may name as a qualifier. With --invoke,
+      send that one event, print the answer as soon as it is posted, wait
+      for the invocation to end, and exit. Write `--` before the command.
+  coda invoke [--data JSON | --data-file F] [--name NAME] [--qualifier Q]
+              [--url U] [--tail]
       Invoke the function served by `coda run` (default URL
       http://127.0.0.1:9000, name `function`); print the payload, the
       function error type if any, and with --tail the log tail.
-  coda package <binary> [-o|--output <file.zip>]
+  coda package <binary> [-o|--output <file.zip>] [--force]
+               [--allow-library SONAME]...
       Check that <binary> can run on Lambda's provided.al2023 runtime (a
-      64-bit x86_64 or arm64 Linux executable needing at most glibc 2.34)
-      and write the deployable zip: one entry, `bootstrap`, mode 0755.
-      The zip goes to ./<binary name>.zip unless -o says otherwise.
+      64-bit x86_64 or arm64 Linux executable needing at most glibc 2.34
+      and no shared library beyond glibc's and libgcc_s, unless allowed
+      with --allow-library, e.g. one a layer ships in /opt/lib) and write
+      the deployable zip: one entry, `bootstrap`, mode 0755. The zip goes
+      to ./<binary name>.zip unless -o says otherwise; an existing zip is
+      replaced only with --force. A debug build is packaged with a warning.
   coda help | --help | -h
       Print this help.
   coda --version | -V
@@ -70,6 +83,18 @@ pub struct RunArgs {
     pub name: String,
     /// Extra environment variables for the function.
     pub env: Vec<(String, String)>,
+    /// Host variables passed through (names, or prefixes ending in `*`).
+    pub pass_env: Vec<String>,
+    /// `_HANDLER`.
+    pub handler: Option<String>,
+    /// JSON logs (`--log-format json`, or `--env AWS_LAMBDA_LOG_FORMAT=JSON`).
+    pub json_logs: bool,
+    /// The version the function runs as.
+    pub function_version: Option<String>,
+    /// Aliases, with the version each points at when given.
+    pub aliases: Vec<(String, Option<String>)>,
+    /// Whether the function is frozen while it waits for an event.
+    pub freeze: bool,
     /// One event to send, then exit.
     pub invoke: Option<String>,
     /// The command that runs the function.
@@ -85,6 +110,8 @@ pub struct InvokeArgs {
     pub data_file: Option<PathBuf>,
     /// The function name.
     pub name: String,
+    /// The version or alias to invoke.
+    pub qualifier: Option<String>,
     /// The base URL of `coda run`'s front.
     pub url: String,
     /// Ask for the log tail.
@@ -98,6 +125,10 @@ pub struct PackageArgs {
     pub binary: PathBuf,
     /// Where to write the zip; `None` for `./<binary stem>.zip`.
     pub output: Option<PathBuf>,
+    /// Replace an existing zip.
+    pub force: bool,
+    /// Libraries the runtime is known to provide (a layer's, say).
+    pub allow_libraries: Vec<String>,
 }
 
 /// A mistake on the command line; the process exits with status 2.
@@ -230,6 +261,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
 fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
     let mut binary = None;
     let mut output = None;
+    let mut force = false;
+    let mut allow_libraries = Vec::new();
     while let Some(arg) = args.next() {
         match arg {
             Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
@@ -241,6 +274,14 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
                     return Err(UsageError::new(format!("`{flag}` given twice")));
                 }
                 output = Some(PathBuf::from(args.value(&flag, inline)?));
+            }
+            Arg::Flag(flag, inline) if flag == "--force" || flag == "-f" => {
+                no_value(&flag, inline)?;
+                force = true;
+            }
+            Arg::Flag(flag, inline) if flag == "--allow-library" => {
+                let value = args.value(&flag, inline)?;
+                allow_libraries.push(text(&flag, value)?);
             }
             Arg::Flag(flag, _) => {
                 return Err(UsageError::new(format!(
@@ -258,7 +299,12 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
     }
     let binary = binary
         .ok_or_else(|| UsageError::new("`coda package` needs the path of the binary to package"))?;
-    Ok(Command::Package(PackageArgs { binary, output }))
+    Ok(Command::Package(PackageArgs {
+        binary,
+        output,
+        force,
+        allow_libraries,
+    }))
 }
 
 /// Parses a number flag value.
@@ -298,9 +344,17 @@ const RUN_FLAGS: &[&str] = &[
     "-n",
     "--env",
     "-e",
+    "--pass-env",
+    "--handler",
+    "--log-format",
+    "--function-version",
+    "--alias",
     "--invoke",
     "-i",
 ];
+
+/// The flags of `coda run` that take no value.
+const RUN_SWITCHES: &[&str] = &["--no-freeze"];
 
 /// The flags of `coda invoke` that take a value.
 const INVOKE_FLAGS: &[&str] = &[
@@ -310,6 +364,8 @@ const INVOKE_FLAGS: &[&str] = &[
     "-f",
     "--name",
     "-n",
+    "--qualifier",
+    "-q",
     "--url",
     "-u",
 ];
@@ -323,6 +379,12 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
         concurrency: 1,
         name: "function".into(),
         env: Vec::new(),
+        pass_env: Vec::new(),
+        handler: None,
+        json_logs: false,
+        function_version: None,
+        aliases: Vec::new(),
+        freeze: true,
         invoke: None,
         command: Vec::new(),
     };
@@ -332,6 +394,10 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
                 no_value(&flag, inline)?;
                 return Ok(Command::Help);
             }
+            Arg::Flag(flag, inline) if flag == "--no-freeze" => {
+                no_value(&flag, inline)?;
+                run.freeze = false;
+            }
             Arg::Flag(flag, _) if !RUN_FLAGS.contains(&flag.as_str()) => {
                 return Err(UsageError::new(format!(
                     "unknown option `{flag}` for `coda run`"
@@ -340,7 +406,7 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
             Arg::Flag(flag, inline) => {
                 let value = args.value(&flag, inline)?;
                 match flag.as_str() {
-                    "--port" | "-p" => run.port = Some(number(&flag, value)?),
+                    "--port" | "-p" => run.port = Some(port(&flag, value)?),
                     "--timeout" | "-t" => {
                         let seconds: f64 = number(&flag, value)?;
                         if !(seconds > 0.0 && seconds <= 900.0) {
@@ -373,7 +439,56 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
                                 "`{flag}` needs KEY=VALUE, not `{pair}`"
                             )));
                         };
+                        if key == "AWS_LAMBDA_LOG_FORMAT" {
+                            run.json_logs = val.trim().eq_ignore_ascii_case("json");
+                        }
                         run.env.push((key.to_owned(), val.to_owned()));
+                    }
+                    "--pass-env" => {
+                        let name = text(&flag, value)?;
+                        if name.is_empty() || name.contains('=') {
+                            return Err(UsageError::new(format!(
+                                "`--pass-env` takes a variable name (or a prefix and `*`), not `{name}`: set a value with --env KEY=VALUE"
+                            )));
+                        }
+                        run.pass_env.push(name);
+                    }
+                    "--handler" => run.handler = Some(text(&flag, value)?),
+                    "--log-format" => {
+                        let format = text(&flag, value)?;
+                        run.json_logs = match format.to_ascii_lowercase().as_str() {
+                            "json" => true,
+                            "text" => false,
+                            _ => {
+                                return Err(UsageError::new(format!(
+                                    "`--log-format` is `text` or `json`, not `{format}`"
+                                )));
+                            }
+                        };
+                    }
+                    "--function-version" => {
+                        let version = text(&flag, value)?;
+                        if !is_version(&version) {
+                            return Err(UsageError::new(format!(
+                                "`--function-version` is `$LATEST` or a version number, not `{version}`"
+                            )));
+                        }
+                        run.function_version = Some(version);
+                    }
+                    "--alias" => {
+                        let spec = text(&flag, value)?;
+                        let (name, version) = match spec.split_once('=') {
+                            Some((name, version)) => (name.to_owned(), Some(version.to_owned())),
+                            None => (spec.clone(), None),
+                        };
+                        if !is_alias_name(&name)
+                            || version.as_deref().is_some_and(|v| !is_version(v))
+                        {
+                            return Err(UsageError::new(format!(
+                                "`--alias` takes NAME or NAME=VERSION (a name of letters, digits, `-` and `_`, not only digits; a version number or `$LATEST`), not `{spec}`"
+                            )));
+                        }
+                        run.aliases.push((name, version));
                     }
                     "--invoke" | "-i" => run.invoke = Some(text(&flag, value)?),
                     _ => {
@@ -384,9 +499,13 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
                 }
             }
             Arg::Positional(word) => {
+                let after_separator = args.only_positional;
                 run.command.push(word);
                 // Everything after the program belongs to it.
                 run.command.extend(args.rest.by_ref());
+                if !after_separator {
+                    refuse_swallowed_flags(&run.command)?;
+                }
             }
         }
     }
@@ -398,12 +517,82 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
     Ok(Command::Run(run))
 }
 
+/// A base URL for `coda invoke`: `http://host:port`, without a trailing `/`. A URL without
+/// its scheme, or with `https`, is refused here rather than blamed on the server.
+fn base_url(flag: &str, url: String) -> Result<String, UsageError> {
+    if let Some(rest) = url.strip_prefix("http://") {
+        let rest = rest.trim_end_matches('/');
+        if rest.is_empty() {
+            return Err(UsageError::new(format!(
+                "`{flag}` needs a host and port after http://, e.g. http://127.0.0.1:9000"
+            )));
+        }
+        return Ok(format!("http://{rest}"));
+    }
+    if url.starts_with("https://") {
+        return Err(UsageError::new(format!(
+            "`{flag}` is `{url}`, but `coda run` serves plain HTTP: use http://…"
+        )));
+    }
+    Err(UsageError::new(format!(
+        "`{flag}` needs a URL with its scheme, e.g. http://{}, not `{url}`",
+        url.trim_end_matches('/')
+    )))
+}
+
+/// Refuses a command given without `--` that holds one of `coda run`'s own options after the
+/// program (`coda run target/debug/fn --invoke '{}'`): those would go to the function, and
+/// `coda run` would serve forever instead of invoking once.
+fn refuse_swallowed_flags(command: &[OsString]) -> Result<(), UsageError> {
+    let program = command
+        .first()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for arg in command.iter().skip(1) {
+        let text = arg.to_string_lossy();
+        let name = text.split_once('=').map_or(&*text, |(name, _)| name);
+        if RUN_FLAGS.contains(&name) || RUN_SWITCHES.contains(&name) {
+            return Err(UsageError::new(format!(
+                "`{name}` comes after the function's command `{program}`, so it would be the function's argument, not coda's: put coda's options first and `--` before the command (`coda run {name} … -- {program}`), or write `--` before the command to pass it to the function"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A port number (0: any free port), told apart from something that is not a number.
+fn port(flag: &str, value: OsString) -> Result<u16, UsageError> {
+    let wide: u64 = number(flag, value.clone())?;
+    u16::try_from(wide).map_err(|_| {
+        UsageError::new(format!(
+            "`{flag}` is a port from 0 to 65535 (0: any free port), not `{wide}`"
+        ))
+    })
+}
+
+/// `$LATEST` or a version number (digits, not starting with 0).
+fn is_version(text: &str) -> bool {
+    text == "$LATEST"
+        || (!text.is_empty() && !text.starts_with('0') && text.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// A name Lambda accepts for an alias: letters, digits, `-` and `_`, not only digits.
+fn is_alias_name(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 128
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && !text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Parses the arguments of `coda invoke`.
 fn parse_invoke(args: &mut Args) -> Result<Command, UsageError> {
     let mut invoke = InvokeArgs {
         data: None,
         data_file: None,
         name: "function".into(),
+        qualifier: None,
         url: "http://127.0.0.1:9000".into(),
         tail: false,
     };
@@ -428,9 +617,8 @@ fn parse_invoke(args: &mut Args) -> Result<Command, UsageError> {
                     "--data" | "-d" => invoke.data = Some(text(&flag, value)?),
                     "--data-file" | "-f" => invoke.data_file = Some(PathBuf::from(value)),
                     "--name" | "-n" => invoke.name = text(&flag, value)?,
-                    "--url" | "-u" => {
-                        invoke.url = text(&flag, value)?.trim_end_matches('/').to_owned()
-                    }
+                    "--qualifier" | "-q" => invoke.qualifier = Some(text(&flag, value)?),
+                    "--url" | "-u" => invoke.url = base_url(&flag, text(&flag, value)?)?,
                     _ => {
                         return Err(UsageError::new(format!(
                             "unknown option `{flag}` for `coda invoke`"
@@ -466,6 +654,8 @@ mod tests {
         Command::Package(PackageArgs {
             binary: binary.into(),
             output: output.map(PathBuf::from),
+            force: false,
+            allow_libraries: Vec::new(),
         })
     }
 
@@ -500,19 +690,101 @@ mod tests {
             ]
         );
         assert_eq!(run.command, ["cargo", "run", "--bin", "hello"]);
-        let Ok(Command::Run(run)) = parse_strs(&["run", "./fn", "--port", "1"]) else {
+        let Ok(Command::Run(run)) = parse_strs(&["run", "./fn", "--verbose", "x"]) else {
             panic!()
         };
         assert_eq!(
             (run.port, run.command.len()),
             (None, 3),
-            "flags after the program are the program's"
+            "arguments after the program are the program's"
+        );
+        let Ok(Command::Run(run)) = parse_strs(&["run", "--", "./fn", "--port", "1"]) else {
+            panic!()
+        };
+        assert_eq!(
+            (run.port, run.command.len()),
+            (None, 3),
+            "after `--`, even coda's own flags are the program's"
+        );
+        let Ok(Command::Run(run)) = parse_strs(&[
+            "run",
+            "--handler",
+            "index.handler",
+            "--pass-env",
+            "HOME",
+            "--pass-env=AWS_*",
+            "--log-format",
+            "JSON",
+            "--function-version",
+            "3",
+            "--alias",
+            "prod",
+            "--alias",
+            "live=$LATEST",
+            "--no-freeze",
+            "--",
+            "f",
+        ]) else {
+            panic!()
+        };
+        assert_eq!(run.handler.as_deref(), Some("index.handler"));
+        assert_eq!(run.pass_env, ["HOME", "AWS_*"]);
+        assert!(run.json_logs && !run.freeze);
+        assert_eq!(run.function_version.as_deref(), Some("3"));
+        assert_eq!(
+            run.aliases,
+            [
+                ("prod".to_owned(), None),
+                ("live".to_owned(), Some("$LATEST".to_owned()))
+            ]
+        );
+        let Ok(Command::Run(env_json)) =
+            parse_strs(&["run", "--env", "AWS_LAMBDA_LOG_FORMAT=json", "--", "f"])
+        else {
+            panic!()
+        };
+        assert!(
+            env_json.json_logs,
+            "--env AWS_LAMBDA_LOG_FORMAT=json means JSON reports too"
         );
         for (args, message) in [
             (&["run"][..], "`coda run` needs the function's command"),
             (
                 &["run", "--port", "x", "--", "f"],
                 "`--port` needs a number",
+            ),
+            (
+                &["run", "--port", "80000", "--", "f"],
+                "`--port` is a port from 0 to 65535 (0: any free port), not `80000`",
+            ),
+            (
+                &["run", "target/debug/http", "--invoke", "{}"],
+                "`--invoke` comes after the function's command `target/debug/http`",
+            ),
+            (
+                &["run", "./fn", "--port=1"],
+                "`--port` comes after the function's command `./fn`",
+            ),
+            (&["run", "./fn", "--no-freeze"], "`--no-freeze` comes after"),
+            (
+                &["run", "--log-format", "xml", "--", "f"],
+                "`--log-format` is `text` or `json`",
+            ),
+            (
+                &["run", "--alias", "123", "--", "f"],
+                "`--alias` takes NAME or NAME=VERSION",
+            ),
+            (
+                &["run", "--alias", "prod=latest", "--", "f"],
+                "`--alias` takes NAME or NAME=VERSION",
+            ),
+            (
+                &["run", "--function-version", "v2", "--", "f"],
+                "`--function-version` is `$LATEST` or a version number",
+            ),
+            (
+                &["run", "--pass-env", "A=b", "--", "f"],
+                "`--pass-env` takes a variable name",
             ),
             (
                 &["run", "--timeout", "0", "--", "f"],
@@ -545,6 +817,23 @@ mod tests {
             (i.data.as_deref(), i.tail, i.url.as_str(), i.name.as_str()),
             (Some("{}"), true, "http://h:1", "function")
         );
+        for (url, message) in [
+            (
+                "127.0.0.1:9100",
+                "`--url` needs a URL with its scheme, e.g. http://127.0.0.1:9100",
+            ),
+            ("https://127.0.0.1:9100", "`coda run` serves plain HTTP"),
+            ("http://", "needs a host and port after http://"),
+        ] {
+            let err = parse_strs(&["invoke", "--url", url])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(message), "{url}: {err}");
+        }
+        let Ok(Command::Invoke(q)) = parse_strs(&["invoke", "--qualifier", "prod"]) else {
+            panic!()
+        };
+        assert_eq!(q.qualifier.as_deref(), Some("prod"));
         assert!(
             parse_strs(&["invoke", "-d", "1", "-f", "x"])
                 .unwrap_err()

@@ -47,6 +47,16 @@ const PT_DYNAMIC: u32 = 2;
 const PT_INTERP: u32 = 3;
 /// Dynamic tag ending the dynamic section.
 const DT_NULL: u64 = 0;
+/// Dynamic tag of a needed shared library (`DT_NEEDED`), a string-table offset.
+const DT_NEEDED: u64 = 1;
+/// Dynamic tag of the dynamic string table's address (`DT_STRTAB`).
+const DT_STRTAB: u64 = 5;
+/// Dynamic tag of the dynamic string table's size (`DT_STRSZ`).
+const DT_STRSZ: u64 = 10;
+/// Program header type of a loadable segment (`PT_LOAD`).
+const PT_LOAD: u32 = 1;
+/// Section type of the dynamic section (`SHT_DYNAMIC`).
+const SHT_DYNAMIC: u32 = 6;
 /// Dynamic tag of the extra flags (`DT_FLAGS_1`).
 const DT_FLAGS_1: u64 = 0x6fff_fffb;
 /// `DT_FLAGS_1` bit the linker sets on position-independent executables.
@@ -228,6 +238,8 @@ struct ProgramHeader {
     kind: u32,
     /// `p_offset`: where the segment's bytes start in the file.
     offset: u64,
+    /// `p_vaddr`: where the segment is loaded.
+    vaddr: u64,
     /// `p_filesz`: how many bytes of the segment are in the file.
     file_size: u64,
 }
@@ -374,6 +386,60 @@ impl<'a> Elf<'a> {
         Ok(false)
     }
 
+    /// The shared libraries the file needs (`DT_NEEDED`), in order: read from the dynamic
+    /// section (`SHT_DYNAMIC`) and its string table, or, in a file without section headers,
+    /// from the `PT_DYNAMIC` segment and the string table `DT_STRTAB` points at. Empty for a
+    /// file without a dynamic section (a static binary).
+    pub fn needed_libraries(&self) -> Result<Vec<String>, ElfError> {
+        if let Some(dynamic) = self.sections.iter().find(|s| s.kind == SHT_DYNAMIC) {
+            let table = self.section_data(dynamic, "dynamic section")?;
+            let strings = self.linked_strings(dynamic, "dynamic string table")?;
+            let entries = dynamic_entries(&table, dynamic.size)?;
+            return entries
+                .iter()
+                .filter(|(tag, _)| *tag == DT_NEEDED)
+                .map(|(_, at)| strings.string(u32::try_from(*at).map_err(|_| overflow())?))
+                .collect();
+        }
+        let Some(segment) = self.program_headers.iter().find(|p| p.kind == PT_DYNAMIC) else {
+            return Ok(Vec::new());
+        };
+        let table = Record::new(
+            self.data,
+            "dynamic section",
+            segment.offset,
+            segment.file_size,
+        )?;
+        let entries = dynamic_entries(&table, segment.file_size)?;
+        let value = |wanted: u64| entries.iter().find(|(t, _)| *t == wanted).map(|(_, v)| *v);
+        let (Some(address), Some(size)) = (value(DT_STRTAB), value(DT_STRSZ)) else {
+            return Ok(Vec::new());
+        };
+        let offset = self.file_offset(address).ok_or_else(|| {
+            ElfError::Malformed(format!(
+                "the dynamic string table's address {address:#x} is in no loaded segment"
+            ))
+        })?;
+        let strings = Record::new(self.data, "dynamic string table", offset, size)?;
+        entries
+            .iter()
+            .filter(|(tag, _)| *tag == DT_NEEDED)
+            .map(|(_, at)| strings.string(u32::try_from(*at).map_err(|_| overflow())?))
+            .collect()
+    }
+
+    /// The file offset of virtual address `address`, through the `PT_LOAD` segment that
+    /// holds it.
+    fn file_offset(&self, address: u64) -> Option<u64> {
+        self.program_headers
+            .iter()
+            .filter(|p| p.kind == PT_LOAD)
+            .find_map(|p| {
+                let within = address.checked_sub(p.vaddr)?;
+                (within < p.file_size).then(|| p.offset.checked_add(within))?
+            })
+    }
+
     /// The versions the file requires from shared libraries (from every
     /// `.gnu.version_r` section), each with the undefined dynamic symbols
     /// bound to it (from `.dynsym` and `.gnu.version`). Empty for a file
@@ -510,6 +576,20 @@ impl<'a> Elf<'a> {
     }
 }
 
+/// The `(tag, value)` entries of a dynamic section of `size` bytes, up to `DT_NULL`.
+fn dynamic_entries(table: &Record<'_>, size: u64) -> Result<Vec<(u64, u64)>, ElfError> {
+    let mut entries = Vec::new();
+    for i in 0..size / DYN_SIZE {
+        let entry = table.sub("dynamic entry", i.saturating_mul(DYN_SIZE), DYN_SIZE)?;
+        let tag = entry.u64(0)?;
+        if tag == DT_NULL {
+            break;
+        }
+        entries.push((tag, entry.u64(8)?));
+    }
+    Ok(entries)
+}
+
 /// The error for an offset computation that overflows 64 bits.
 fn overflow() -> ElfError {
     ElfError::Malformed("an offset in the file overflows 64 bits".to_owned())
@@ -586,6 +666,7 @@ fn parse_program_headers(
             Ok(ProgramHeader {
                 kind: header.u32(0)?,
                 offset: header.u64(8)?,
+                vaddr: header.u64(16)?,
                 file_size: header.u64(32)?,
             })
         })

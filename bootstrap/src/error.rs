@@ -85,6 +85,26 @@ pub enum PackageError {
         /// The missing versions with the symbols that need them.
         unmet: Vec<Unmet>,
     },
+    /// The file is a script (`#!`): `coda package` packages one compiled binary, and a
+    /// script bootstrap needs the files it runs too.
+    Script {
+        /// The script's path.
+        path: PathBuf,
+        /// Its `#!` line, without the `#!`.
+        interpreter: String,
+    },
+    /// The binary needs shared libraries that provided.al2023 does not have.
+    MissingLibraries {
+        /// The binary's path.
+        path: PathBuf,
+        /// The sonames it needs that are not there.
+        missing: Vec<String>,
+    },
+    /// The output exists and `--force` was not given.
+    OutputExists {
+        /// The output path.
+        path: PathBuf,
+    },
     /// The output path is the binary itself.
     WouldOverwriteInput {
         /// The binary's (and output's) path.
@@ -125,7 +145,23 @@ impl fmt::Display for PackageError {
             ),
             Self::NotElf { path } => write!(
                 f,
-                "not an ELF executable: {} (Lambda's provided.al2023 runs Linux ELF binaries; {BUILD_HINT})",
+                "not an ELF executable: {} (`coda package` packages a compiled Linux binary; {BUILD_HINT})",
+                path.display()
+            ),
+            Self::Script { path, interpreter } => write!(
+                f,
+                "{} is a script (#!{interpreter}): provided.al2023 can run a script bootstrap, but `coda package` packages one compiled binary, and a zip of the script alone would lack the files it runs; zip the script as `bootstrap` with what it needs yourself (`zip function.zip bootstrap …`, mode 0755), or package the compiled binary it starts",
+                path.display()
+            ),
+            Self::MissingLibraries { path, missing } => write!(
+                f,
+                "{} needs shared libraries that provided.al2023 does not have: {} (it has glibc's libraries and libgcc_s.so.1), so it would fail at cold start with \"error while loading shared libraries\": link them statically (a `static` or `vendored` feature of the crate that needs them, rustls instead of OpenSSL, or a musl target), ship them in a layer (Lambda adds /opt/lib to LD_LIBRARY_PATH), or, if the runtime has them, say so with --allow-library <name>",
+                path.display(),
+                missing.join(", ")
+            ),
+            Self::OutputExists { path } => write!(
+                f,
+                "refusing to overwrite {}, which exists: pass --force to replace it, or choose another output with -o",
                 path.display()
             ),
             Self::Not64Bit { path } => write!(
@@ -221,6 +257,9 @@ impl StdError for PackageError {
             | Self::UnsupportedArchitecture { .. }
             | Self::ForeignInterpreter { .. }
             | Self::GlibcTooNew { .. }
+            | Self::Script { .. }
+            | Self::MissingLibraries { .. }
+            | Self::OutputExists { .. }
             | Self::WouldOverwriteInput { .. } => None,
         }
     }
@@ -285,6 +324,13 @@ pub enum RunError {
     Function(coda_emulator::ReadyError),
     /// The emulator stopped while an invocation was pending (the source says how).
     Wait(coda_emulator::WaitError),
+    /// The termination signals could not be set up.
+    Signals(io::Error),
+    /// The `--invoke` event is not JSON (the Invoke API refuses it too).
+    EventNotJson {
+        /// The parser's error.
+        source: serde_json::Error,
+    },
 }
 
 impl fmt::Display for RunError {
@@ -307,6 +353,12 @@ impl fmt::Display for RunError {
                 "the function did not get ready (check the command after `--`, and the function's output above)",
             ),
             Self::Wait(_) => f.write_str("the invocation did not complete"),
+            Self::Signals(_) => f.write_str(
+                "cannot set up the signal handling that stops the function with `coda`",
+            ),
+            Self::EventNotJson { .. } => f.write_str(
+                "the `--invoke` event is not JSON, and Lambda's Invoke API takes only JSON (to test raw bytes, use coda_emulator::Invoke in a test)",
+            ),
         }
     }
 }
@@ -314,7 +366,10 @@ impl fmt::Display for RunError {
 impl StdError for RunError {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         match self {
-            Self::Listen { source, .. } | Self::Supervise(source) => Some(source),
+            Self::Listen { source, .. } | Self::Supervise(source) | Self::Signals(source) => {
+                Some(source)
+            }
+            Self::EventNotJson { source } => Some(source),
             Self::Function(error) => Some(error),
             Self::Wait(error) => Some(error),
             Self::NoCommand => None,

@@ -16,10 +16,14 @@ pub fn invoke(args: &InvokeArgs) -> Result<bool, InvokeError> {
         })?,
         (None, None) => b"{}".to_vec(),
     };
-    let url = format!(
+    let mut url = format!(
         "{}/2015-03-31/functions/{}/invocations",
         args.url, args.name
     );
+    if let Some(qualifier) = &args.qualifier {
+        // `$LATEST` is the one qualifier with a character to escape in a query.
+        url.push_str(&format!("?Qualifier={}", qualifier.replace('$', "%24")));
+    }
     let agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .proxy(None)

@@ -22,6 +22,8 @@ mod elf;
 mod error;
 mod glibc;
 mod invoke;
+mod launch;
+mod libraries;
 mod package;
 mod run;
 #[cfg(test)]
@@ -35,7 +37,13 @@ use error::Error;
 
 /// Runs the command and turns its outcome into the exit status.
 fn main() -> ExitCode {
-    match run() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if let Some((first, rest)) = args.split_first()
+        && first == launch::COMMAND
+    {
+        return launch::launch(rest);
+    }
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::FunctionFailed) => ExitCode::FAILURE,
         Err(error) => {
@@ -47,14 +55,17 @@ fn main() -> ExitCode {
 }
 
 /// Parses the command line and runs the command it names.
-fn run() -> Result<(), Error> {
-    let command = cli::parse(std::env::args_os().skip(1))?;
+fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
+    let command = cli::parse(args)?;
     let mut stdout = std::io::stdout().lock();
     match command {
         Command::Help => stdout.write_all(cli::USAGE.as_bytes()),
         Command::Version => writeln!(stdout, "coda {}", env!("CARGO_PKG_VERSION")),
         Command::Package(args) => {
             let report = package::package(&args)?;
+            for warning in &report.warnings {
+                let _ = writeln!(std::io::stderr().lock(), "coda: warning: {warning}");
+            }
             write!(stdout, "{report}")
         }
         Command::Run(args) => {

@@ -1,7 +1,10 @@
 //! `coda package`: reads a compiled binary, checks that Lambda's
 //! `provided.al2023` runtime can run it (a 64-bit little-endian ELF
-//! executable for x86_64 or aarch64, needing at most glibc 2.34), and writes
-//! the deployable zip holding it as `bootstrap`, mode 0755.
+//! executable for x86_64 or aarch64, needing at most glibc 2.34 and no
+//! shared library al2023 lacks, [`crate::libraries`]), and writes the
+//! deployable zip holding it as `bootstrap`, mode 0755. It refuses to
+//! overwrite an existing zip without `--force`, and warns about a debug
+//! build.
 
 use std::fmt;
 use std::fs;
@@ -13,6 +16,7 @@ use crate::cli::PackageArgs;
 use crate::elf::{self, Elf, ElfError};
 use crate::error::PackageError;
 use crate::glibc::{AL2023_GLIBC, Check};
+use crate::libraries;
 
 /// The file name Lambda's `provided` runtimes execute.
 const ENTRY_NAME: &str = "bootstrap";
@@ -69,13 +73,22 @@ pub struct Inspection {
     pub linkage: Linkage,
     /// Its glibc version needs (all met by provided.al2023).
     pub glibc: Check,
+    /// The shared libraries it needs (`DT_NEEDED`), all there.
+    pub libraries: Vec<String>,
 }
 
-/// Checks that `data`, read from `path`, can run on provided.al2023.
-pub fn inspect(path: &Path, data: &[u8]) -> Result<Inspection, PackageError> {
+/// Checks that `data`, read from `path`, can run on provided.al2023; `allowed` are
+/// libraries the user says the runtime has.
+pub fn inspect(path: &Path, data: &[u8], allowed: &[String]) -> Result<Inspection, PackageError> {
     let path = || path.to_path_buf();
     let elf = Elf::parse(data).map_err(|error| match error {
-        ElfError::NotElf => PackageError::NotElf { path: path() },
+        ElfError::NotElf => match script_interpreter(data) {
+            Some(interpreter) => PackageError::Script {
+                path: path(),
+                interpreter,
+            },
+            None => PackageError::NotElf { path: path() },
+        },
         ElfError::Not64Bit => PackageError::Not64Bit { path: path() },
         ElfError::BigEndian => PackageError::BigEndian { path: path() },
         detail => PackageError::Malformed {
@@ -137,6 +150,14 @@ pub fn inspect(path: &Path, data: &[u8]) -> Result<Inspection, PackageError> {
         }
     }
 
+    let needed = elf.needed_libraries().map_err(malformed)?;
+    let missing = libraries::missing(&needed, allowed);
+    if !missing.is_empty() {
+        return Err(PackageError::MissingLibraries {
+            path: path(),
+            missing,
+        });
+    }
     let glibc = Check::al2023(&elf.version_needs().map_err(malformed)?);
     if !glibc.unmet.is_empty() {
         return Err(PackageError::GlibcTooNew {
@@ -152,7 +173,26 @@ pub fn inspect(path: &Path, data: &[u8]) -> Result<Inspection, PackageError> {
         architecture,
         linkage,
         glibc,
+        libraries: needed,
     })
+}
+
+/// The interpreter named by a `#!` line at the start of `data`.
+fn script_interpreter(data: &[u8]) -> Option<String> {
+    let rest = data.strip_prefix(b"#!")?;
+    let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
+    Some(String::from_utf8_lossy(line).trim().to_owned())
+}
+
+/// Why `binary` looks like an unoptimised build: it sits in a cargo `debug` profile
+/// directory (`target/debug/…`, `target/<triple>/debug/…`, or their `deps/`).
+fn debug_build(binary: &Path) -> bool {
+    let mut dirs = binary
+        .parent()
+        .into_iter()
+        .flat_map(Path::ancestors)
+        .take(2);
+    dirs.any(|dir| dir.file_name().is_some_and(|name| name == "debug"))
 }
 
 /// What `coda package` did, printed on success.
@@ -168,6 +208,8 @@ pub struct Report {
     pub binary_size: u64,
     /// The zip's size in bytes.
     pub zip_size: u64,
+    /// What the user should know (a debug build), printed on stderr.
+    pub warnings: Vec<String>,
 }
 
 impl fmt::Display for Report {
@@ -185,6 +227,15 @@ impl fmt::Display for Report {
             arch.elf_name(),
             arch.lambda_name()
         )?;
+        if self.inspection.libraries.is_empty() {
+            writeln!(f, "  shared libraries: none")?;
+        } else {
+            writeln!(
+                f,
+                "  shared libraries: {} (all in provided.al2023)",
+                self.inspection.libraries.join(", ")
+            )?;
+        }
         let glibc = &self.inspection.glibc;
         match (&self.inspection.linkage, glibc.newest()) {
             (Linkage::Static, None) => {
@@ -222,7 +273,7 @@ pub fn package(args: &PackageArgs) -> Result<Report, PackageError> {
         path: binary.clone(),
         source,
     })?;
-    let inspection = inspect(binary, &data)?;
+    let inspection = inspect(binary, &data, &args.allow_libraries)?;
 
     let output = args
         .output
@@ -232,6 +283,17 @@ pub fn package(args: &PackageArgs) -> Result<Report, PackageError> {
         return Err(PackageError::WouldOverwriteInput {
             path: output.clone(),
         });
+    }
+    if !args.force && output.exists() {
+        return Err(PackageError::OutputExists { path: output });
+    }
+    let mut warnings = Vec::new();
+    if debug_build(binary) {
+        let size = human_size(u64::try_from(data.len()).unwrap_or(u64::MAX));
+        warnings.push(format!(
+            "{} is a debug build ({size}, unoptimised): it is many times larger and slower to start than a release build; package `cargo build --release` (or the size profile, `--profile size`) for Lambda",
+            binary.display()
+        ));
     }
     let zip = archive::zip(&[Entry {
         name: ENTRY_NAME,
@@ -249,6 +311,7 @@ pub fn package(args: &PackageArgs) -> Result<Report, PackageError> {
         inspection,
         binary_size: u64::try_from(data.len()).unwrap_or(u64::MAX),
         zip_size: u64::try_from(zip.len()).unwrap_or(u64::MAX),
+        warnings,
     })
 }
 
@@ -321,7 +384,7 @@ mod tests {
 
     /// Inspects bytes under a fixed test path.
     fn check(bytes: &[u8]) -> Result<Inspection, PackageError> {
-        inspect(Path::new("app"), bytes)
+        inspect(Path::new("app"), bytes, &[])
     }
 
     /// A dynamic executable needing the usual old versions.
@@ -377,6 +440,64 @@ mod tests {
         );
         assert!(!message.contains("memcpy"), "{message}");
         assert!(matches!(err, PackageError::GlibcTooNew { ref unmet, .. } if unmet.len() == 1));
+    }
+
+    /// A binary needing a library al2023 lacks is refused, naming it; `--allow-library`
+    /// accepts it; glibc's and libgcc's libraries always pass.
+    #[test]
+    fn refuses_missing_shared_libraries() {
+        let bytes = ElfBuilder::dynamic(
+            EM_X86_64,
+            &[Need::new("libc.so.6", &[("GLIBC_2.2.5", 2)])],
+            &[("memcpy", 2, true)],
+        )
+        .needs_library("libpq.so.5")
+        .needs_library("libgcc_s.so.1")
+        .build();
+        let err = check(&bytes).unwrap_err();
+        assert!(
+            matches!(&err, PackageError::MissingLibraries { missing, .. } if missing == &["libpq.so.5"]),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message
+                .contains("needs shared libraries that provided.al2023 does not have: libpq.so.5"),
+            "{message}"
+        );
+        assert!(message.contains("--allow-library"), "{message}");
+        let allowed = inspect(Path::new("app"), &bytes, &["libpq.so.5".into()]).unwrap();
+        assert_eq!(
+            allowed.libraries,
+            ["libc.so.6", "libpq.so.5", "libgcc_s.so.1"]
+        );
+    }
+
+    /// A `#!` script is refused for what it is, not as "not an ELF".
+    #[test]
+    fn refuses_scripts_for_the_true_reason() {
+        let err = check(b"#!/bin/sh\nexec ./fn\n").unwrap_err();
+        assert!(
+            matches!(&err, PackageError::Script { interpreter, .. } if interpreter == "/bin/sh"),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("provided.al2023 can run a script bootstrap")
+        );
+    }
+
+    /// Binaries in a cargo `debug` directory are debug builds; release ones are not.
+    #[test]
+    fn debug_builds() {
+        assert!(debug_build(Path::new("target/debug/hello")));
+        assert!(debug_build(Path::new("target/debug/deps/hello-1234")));
+        assert!(debug_build(Path::new(
+            "/w/target/x86_64-unknown-linux-gnu/debug/hello"
+        )));
+        assert!(!debug_build(Path::new("target/release/hello")));
+        assert!(!debug_build(Path::new("target/size/hello")));
+        assert!(!debug_build(Path::new("hello")));
     }
 
     /// Object files, shared libraries and core dumps are not executables.
@@ -480,11 +601,13 @@ mod tests {
             inspection: check(&glibc_binary(EM_AARCH64, "GLIBC_2.34", "x")).unwrap(),
             binary_size: 2_000_000,
             zip_size: 700_000,
+            warnings: Vec::new(),
         };
         assert_eq!(
             report.to_string(),
             "packaged target/app as bootstrap (mode 0755) in app.zip\n\
              \x20 architecture: aarch64 (choose arm64 for the Lambda function)\n\
+             \x20 shared libraries: libc.so.6, libgcc_s.so.1 (all in provided.al2023)\n\
              \x20 glibc requirement: GLIBC_2.34 (ok for provided.al2023, which has 2.34; checked GLIBC_2.2.5, GLIBC_2.34)\n\
              \x20 binary size: 2000000 bytes (1.9 MiB)\n\
              \x20 zip size: 700000 bytes (683.6 KiB)\n"

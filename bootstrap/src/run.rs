@@ -5,21 +5,41 @@
 //! `--invoke`, the answer is printed to stdout the moment the function posts it, and the
 //! closing line shows how much later the invocation ended — the time deferred work took
 //! without the caller waiting for it.
+//!
+//! The function ends with `coda`, whatever ends `coda`: `SIGINT`, `SIGTERM` and `SIGHUP` are
+//! taken by a thread of their own, which terminates the function's process group (`SIGTERM`,
+//! then `SIGKILL` after [`STOP_GRACE`]) and exits with the signal's status; and the function
+//! is started through `coda __launch` ([`crate::launch`]), which makes the kernel kill it
+//! when `coda` dies, even of `SIGKILL`.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use coda_emulator::{Emulator, FunctionCommand, Invoke, Reports};
+use coda_emulator::os;
+use coda_emulator::{
+    Emulator, FunctionCommand, Invoke, LogFormat, ReadyError, Reports, Supervisor,
+};
 
 use crate::cli::RunArgs;
 use crate::error::RunError;
 
 /// The front port when none is given.
-const DEFAULT_PORT: u16 = 9000;
+pub const DEFAULT_PORT: u16 = 9000;
+
+/// How long a terminated function has to exit before it is killed.
+const STOP_GRACE: Duration = Duration::from_millis(500);
 
 /// Runs `coda run`. Returns `Ok(true)` when the one `--invoke` invocation failed (exit 1).
 pub fn run(args: &RunArgs) -> Result<bool, RunError> {
+    // Before any thread exists, so that every thread inherits the mask and the signals
+    // wait for the thread that handles them.
+    os::block_termination_signals().map_err(RunError::Signals)?;
+    let event = match &args.invoke {
+        Some(data) => Some(event(data)?),
+        None => None,
+    };
     let port = match (&args.invoke, args.port) {
         (_, Some(port)) => Some(port),
         (None, None) => Some(DEFAULT_PORT),
@@ -30,50 +50,60 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         .timeout(args.timeout)
         .memory_mb(args.memory_mb)
         .concurrency(args.concurrency)
+        .freeze(args.freeze)
         .reports(Reports::Stdout);
+    if args.json_logs {
+        builder = builder.log_format(LogFormat::Json);
+    }
+    if let Some(handler) = &args.handler {
+        builder = builder.handler(handler);
+    }
+    let version = args.function_version.as_deref().unwrap_or("$LATEST");
+    builder = builder.version(version);
+    for (alias, target) in &args.aliases {
+        builder = builder.alias(alias, target.as_deref().unwrap_or(version));
+    }
     if let Some(port) = port {
         builder = builder.front(SocketAddr::from(([127, 0, 0, 1], port)));
     }
     let emulator = builder
         .start()
         .map_err(|source| RunError::Listen { port, source })?;
-    let Some((program, program_args)) = args.command.split_first() else {
-        return Err(RunError::NoCommand);
-    };
-    let mut command = FunctionCommand::new(program).args(program_args);
-    for (key, value) in &args.env {
-        command = command.env(key, value);
-    }
-    let supervisor = emulator.supervise(command).map_err(RunError::Supervise)?;
-    let init = supervisor
-        .wait_ready(Duration::MAX)
-        .map_err(RunError::Function)?;
-    say(format_args!("function ready, init took {:.1} ms", ms(init)));
+    let supervisor = Arc::new(
+        emulator
+            .supervise(function_command(args)?)
+            .map_err(RunError::Supervise)?,
+    );
+    handle_signals(supervisor.clone()).map_err(RunError::Signals)?;
 
-    let Some(data) = &args.invoke else {
-        if let Some(front) = emulator.front_addr() {
+    match supervisor.wait_ready(Duration::MAX) {
+        Ok(init) => say(format_args!("function ready, init took {:.1} ms", ms(init))),
+        Err(ReadyError::Exited { init_error, .. }) => {
+            if event.is_some() {
+                // As on Lambda, the event that found init failing gets its error.
+                return Ok(init_failed_answer(init_error));
+            }
             say(format_args!(
-                "invoke: coda invoke --data '{{}}'  |  curl -d '{{}}' http://{front}/2015-03-31/functions/{}/invocations",
-                args.name
-            ));
-            say(format_args!(
-                "Function URL: curl http://{front}/any/path?x=1   (Ctrl-C stops)"
+                "the function failed to initialize (its output and INIT_REPORT above); serving anyway: each invocation starts it again, as Lambda retries init"
             ));
         }
+        Err(e) => return Err(RunError::Function(e)),
+    }
+
+    let Some(event) = event else {
+        if let Some(front) = emulator.front_addr() {
+            banner(args, front);
+        }
         loop {
-            // Serving happens on the emulator's threads; this one only waits for Ctrl-C.
+            // Serving happens on the emulator's threads; this one only waits for a signal,
+            // which the signal thread handles.
             std::thread::park();
         }
     };
 
-    let pending = emulator.invoke(Invoke::new(data.as_bytes()));
+    let pending = emulator.invoke(Invoke::new(event));
     let answer = pending.answer(Duration::MAX).map_err(RunError::Wait)?;
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(&answer.payload);
-        let _ = out.write_all(b"\n");
-        let _ = out.flush();
-    }
+    print_answer(&answer.payload);
     if let Some(error) = &answer.function_error {
         say(format_args!("the invocation failed: {error}"));
     }
@@ -85,8 +115,111 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         ms(finished.finished_after),
         ms(finished.finished_after.saturating_sub(answered))
     ));
-    supervisor.stop();
+    supervisor.terminate(STOP_GRACE);
     Ok(answer.function_error.is_some())
+}
+
+/// The `--invoke` event: JSON, as the Invoke API takes it (empty: `{}`).
+fn event(data: &str) -> Result<Vec<u8>, RunError> {
+    if data.trim().is_empty() {
+        return Ok(b"{}".to_vec());
+    }
+    match serde_json::from_str::<serde::de::IgnoredAny>(data) {
+        Ok(_) => Ok(data.as_bytes().to_vec()),
+        Err(source) => Err(RunError::EventNotJson { source }),
+    }
+}
+
+/// The function command: `coda __launch <pid> -- <program> <args…>`, so that the function
+/// dies with this process, with the options' environment.
+fn function_command(args: &RunArgs) -> Result<FunctionCommand, RunError> {
+    let Some((program, program_args)) = args.command.split_first() else {
+        return Err(RunError::NoCommand);
+    };
+    let resolved = FunctionCommand::new(program).resolve().map_err(|source| {
+        RunError::Function(ReadyError::Spawn {
+            program: program.clone(),
+            source,
+        })
+    })?;
+    let mut command = match std::env::current_exe() {
+        Ok(coda) => FunctionCommand::new(coda)
+            .arg(crate::launch::COMMAND)
+            .arg(std::process::id().to_string())
+            .arg("--")
+            .arg(resolved)
+            .args(program_args),
+        // Without its own path, `coda` runs the function directly: it then outlives a
+        // SIGKILLed `coda`, and inherits the blocked termination signals (it still ends
+        // with `coda`, killed after the grace).
+        Err(_) => FunctionCommand::new(resolved).args(program_args),
+    };
+    for name in &args.pass_env {
+        command = command.pass_env(name);
+    }
+    for (key, value) in &args.env {
+        command = command.env(key, value);
+    }
+    Ok(command)
+}
+
+/// Starts the thread that takes `SIGINT`, `SIGTERM` and `SIGHUP`: it terminates the
+/// function's process group and exits with the signal's status.
+fn handle_signals(supervisor: Arc<Supervisor>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("coda-signals".into())
+        .spawn(move || {
+            let Ok(signal) = os::wait_for_termination() else {
+                return;
+            };
+            say(format_args!("{}: stopping the function", signal.name()));
+            supervisor.terminate(STOP_GRACE);
+            let _ = std::io::stdout().flush();
+            std::process::exit(i32::from(signal.exit_status()));
+        })
+        .map(drop)
+}
+
+/// The lines that say how to invoke the function served at `front`, with the options the
+/// function needs (`--url` for another port, `--name` for another name).
+fn banner(args: &RunArgs, front: SocketAddr) {
+    let mut coda_invoke = String::from("coda invoke");
+    if front.port() != DEFAULT_PORT {
+        coda_invoke.push_str(&format!(" --url http://{front}"));
+    }
+    if args.name != "function" {
+        coda_invoke.push_str(&format!(" --name {}", args.name));
+    }
+    say(format_args!(
+        "invoke: {coda_invoke} --data '{{}}'  |  curl -H 'content-type: application/json' -d '{{}}' http://{front}/2015-03-31/functions/{}/invocations",
+        args.name
+    ));
+    say(format_args!(
+        "Function URL: curl http://{front}/any/path?x=1   (Ctrl-C stops)"
+    ));
+}
+
+/// Prints the answer to an event that found init failing, and says why it failed; returns
+/// `true` (the invocation failed).
+fn init_failed_answer(init_error: Option<(String, String)>) -> bool {
+    let (kind, body) = init_error.unwrap_or_else(|| {
+        (
+            "Runtime.ExitError".into(),
+            r#"{"errorType":"Runtime.ExitError","errorMessage":"the runtime exited during init"}"#
+                .into(),
+        )
+    });
+    print_answer(body.as_bytes());
+    say(format_args!("the invocation failed: {kind} (in init)"));
+    true
+}
+
+/// The answer on stdout, at once.
+fn print_answer(payload: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(payload);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
 }
 
 /// One line of `coda`'s own on stderr.

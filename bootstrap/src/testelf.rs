@@ -5,7 +5,8 @@
 //! A dynamic file is laid out as: ELF header, one `PT_INTERP` program
 //! header, the interpreter path, `.dynstr`, `.dynsym`, `.gnu.version`,
 //! `.gnu.version_r` (each `Elf64_Verneed` followed by its `Elf64_Vernaux`
-//! entries), then the section header table. A static file is an ELF header
+//! entries), `.dynamic` (a `DT_NEEDED` per library), then the section header
+//! table. A static file is an ELF header
 //! and one `PT_LOAD` program header, without sections.
 
 #![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
@@ -82,6 +83,8 @@ pub struct ElfBuilder {
     needs: Vec<Need>,
     /// Dynamic symbols: name, version index, undefined?
     symbols: Vec<(String, u16, bool)>,
+    /// Libraries needed (`DT_NEEDED`) besides those of `needs`.
+    extra_libraries: Vec<String>,
 }
 
 impl ElfBuilder {
@@ -98,7 +101,14 @@ impl ElfBuilder {
                 .iter()
                 .map(|&(name, index, undefined)| (name.to_owned(), index, undefined))
                 .collect(),
+            extra_libraries: Vec::new(),
         }
+    }
+
+    /// Adds a needed library (`DT_NEEDED`) with no version needs.
+    pub fn needs_library(mut self, library: &str) -> Self {
+        self.extra_libraries.push(library.to_owned());
+        self
     }
 
     /// A statically linked executable (no interpreter, no sections).
@@ -111,6 +121,7 @@ impl ElfBuilder {
             pie_flag: false,
             needs: Vec::new(),
             symbols: Vec::new(),
+            extra_libraries: Vec::new(),
         }
     }
 
@@ -197,6 +208,7 @@ impl ElfBuilder {
             .map(|n| n.versions.iter().map(|(v, _)| intern(v)).collect())
             .collect();
         let sym_names: Vec<u32> = self.symbols.iter().map(|(s, _, _)| intern(s)).collect();
+        let extra_names: Vec<u32> = self.extra_libraries.iter().map(|l| intern(l)).collect();
         let dynstr = (out.len(), strings.len());
         out.extend_from_slice(&strings);
         align(&mut out, 8);
@@ -249,19 +261,29 @@ impl ElfBuilder {
         let verneed = (verneed_at, out.len() - verneed_at);
         align(&mut out, 8);
 
-        // Section headers: null, .dynstr, .dynsym, .gnu.version, .gnu.version_r.
+        // .dynamic: DT_NEEDED for every library, then DT_NULL.
+        let dynamic_at = out.len();
+        for name in lib_names.iter().chain(&extra_names) {
+            out.extend_from_slice(&1u64.to_le_bytes());
+            out.extend_from_slice(&u64::from(*name).to_le_bytes());
+        }
+        out.extend_from_slice(&[0u8; 16]);
+        let dynamic = (dynamic_at, out.len() - dynamic_at);
+
+        // Section headers: null, .dynstr, .dynsym, .gnu.version, .gnu.version_r, .dynamic.
         let shoff = out.len();
         layout.shoff = shoff;
         layout.dynstr_index = 1;
         layout.versym_index = 3;
         layout.verneed_index = 4;
         // (type, (offset, size), link, info, entsize)
-        let sections: [SectionSpec; 5] = [
+        let sections: [SectionSpec; 6] = [
             (0, (0, 0), 0, 0, 0),
             (3, dynstr, 0, 0, 0),
             (11, dynsym, 1, 1, 24),
             (0x6fff_ffff, versym, 2, 0, 2),
             (0x6fff_fffe, verneed, 1, self.needs.len() as u32, 0),
+            (6, dynamic, 1, 0, 16),
         ];
         for (kind, (offset, size), link, info, entsize) in sections {
             let mut sh = [0u8; SHDR];

@@ -304,7 +304,7 @@ fn run_invoke_prints_greeting_report_and_timing() {
 /// on stdout, `coda: the invocation failed: Runtime.UnmarshalError` on stderr, exit 1.
 #[test]
 fn run_invoke_function_error_exits_1() {
-    let finished = run_coda(with_hello(&["run", "--invoke", "not json"]));
+    let finished = run_coda(with_hello(&["run", "--invoke", r#"{"name": 5}"#]));
     assert_eq!(finished.code, Some(1), "{finished:#?}");
     assert!(
         finished
@@ -321,6 +321,23 @@ fn run_invoke_function_error_exits_1() {
         finished.stderr
     );
     finished.assert_no_panic();
+}
+
+/// Row 2 of issue 15: an `--invoke` event that is not JSON is refused before anything runs,
+/// as Lambda's Invoke API refuses it (`InvalidRequestContentException`): one line naming the
+/// reason and the way to test raw bytes, then the parser's error; exit 1, nothing on stdout.
+#[test]
+fn run_invoke_refuses_an_event_that_is_not_json() {
+    let finished = run_coda(with_hello(&["run", "--invoke", "not json"]));
+    assert_eq!(finished.stdout, "", "{finished:#?}");
+    assert_one_error(
+        &finished,
+        &[
+            "coda: the `--invoke` event is not JSON, and Lambda's Invoke API takes only JSON",
+            "coda_emulator::Invoke",
+            "expected ident at line 1 column 2",
+        ],
+    );
 }
 
 /// `coda run` without the function's command is a usage error: exit 2, one line.
@@ -468,10 +485,24 @@ impl Server {
         Server::start_with(coda, command)
     }
 
-    fn start_with(mut coda: Command, command: &[&OsStr]) -> Server {
+    fn start_with(coda: Command, command: &[&OsStr]) -> Server {
+        Server::start_full(coda, &[], command, &[])
+    }
+
+    /// Starts `coda run --port 0 <options> -- <command>` with `env` added to its own
+    /// environment.
+    fn start_full(
+        mut coda: Command,
+        options: &[&str],
+        command: &[&OsStr],
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut child = coda
-            .args(["run", "--port", "0", "--"])
+            .args(["run", "--port", "0"])
+            .args(options)
+            .arg("--")
             .args(command)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -541,7 +572,10 @@ fn lines(pipe: ChildStderr) -> Receiver<String> {
 /// The `127.0.0.1:P` of the first `http://127.0.0.1:P/` URL in `line`.
 fn front_addr(line: &str) -> Option<SocketAddr> {
     let rest = &line[line.find("http://127.0.0.1:")? + "http://".len()..];
-    rest.split('/').next()?.parse().ok()
+    rest.split(|c: char| c == '/' || c.is_whitespace())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Makes a named pipe and reports when every process that opened it for writing has closed
@@ -703,5 +737,439 @@ fn ctrl_c_stops_run_and_function() {
     assert!(
         TcpStream::connect(front).is_err(),
         "the front port {front} still accepts connections"
+    );
+}
+
+impl ExitWitness {
+    /// A function command that outlives a lost Runtime API, as the official Rust runtime in
+    /// concurrent mode does by retrying `/next` forever: a shell holds the pipe, runs
+    /// `function` (which exits when `coda run` is gone), then becomes `sleep 600`, still
+    /// holding it. Only something that ends the function's whole process group (or kills the
+    /// shell when `coda` dies) makes the witness see the end.
+    fn surviving_command<'a>(&'a self, function: &'a Path) -> [&'a OsStr; 5] {
+        [
+            "sh".as_ref(),
+            "-c".as_ref(),
+            r#"exec 9>"$1"; "$0"; exec sleep 600"#.as_ref(),
+            function.as_os_str(),
+            self.path.as_os_str(),
+        ]
+    }
+}
+
+/// Sends `signal` (`TERM`, `HUP`, `INT`) to process `pid` alone (not its group).
+fn signal(pid: u32, signal: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -{signal} {pid}");
+}
+
+/// Issue 15 row 5: SIGTERM, SIGHUP or SIGINT sent to `coda run` alone (as `timeout`, an IDE's
+/// stop button, CI or a process manager send it) ends the function with it, even a function
+/// that would outlive a lost Runtime API: `coda` says so on one line, terminates the
+/// function's process group and exits with the signal's status (128 + its number).
+#[test]
+fn a_termination_signal_to_run_ends_the_function() {
+    for (name, status) in [("TERM", 143), ("HUP", 129), ("INT", 130)] {
+        let witness = ExitWitness::new(&format!("signal-{name}"));
+        let mut server = Server::start(&witness.surviving_command(hello()));
+        let front = server.ready();
+        witness.assert_running();
+        signal(server.child.id(), name);
+        let exited = server.child.wait().expect("reap coda run");
+        assert_eq!(exited.code(), Some(status), "SIG{name}: {exited}");
+        witness
+            .gone
+            .recv_timeout(LIMIT)
+            .unwrap_or_else(|_| panic!("SIG{name}: the function outlived coda run"));
+        let said = server.wait_line("the signal line", |l| {
+            l.starts_with("coda: SIG").then(|| l.to_owned())
+        });
+        assert_eq!(said, format!("coda: SIG{name}: stopping the function"));
+        assert!(TcpStream::connect(front).is_err(), "the port closed");
+    }
+}
+
+/// Issue 15 row 5: even `SIGKILL`, which no handler sees, takes the function down with
+/// `coda run`: the function was started through `coda __launch`, which asked the kernel to
+/// kill it when its parent dies. (With `--no-freeze`: a wrapper's child that is frozen when
+/// `coda` is SIGKILLed is not reached by the parent-death signal, and can stay stopped; see
+/// the README's "Stopping".)
+#[test]
+fn a_sigkilled_run_still_ends_the_function() {
+    let witness = ExitWitness::new("sigkill");
+    let mut server = Server::start_full(
+        coda(),
+        &["--no-freeze"],
+        &witness.surviving_command(hello()),
+        &[],
+    );
+    let front = server.ready();
+    witness.assert_running();
+    server.child.kill().expect("SIGKILL coda run");
+    server.child.wait().expect("reap coda run");
+    witness
+        .gone
+        .recv_timeout(LIMIT)
+        .expect("the function dies with coda run");
+    assert!(TcpStream::connect(front).is_err(), "the port closed");
+}
+
+/// Issue 15 row 8: a function whose init fails does not end `coda run`. Its failure is
+/// printed once per attempt in one shape each (the function's own line and Lambda's
+/// `INIT_REPORT`), `coda` adds one line (without repeating the error), keeps serving, and
+/// each invocation starts the function again and gets the failure as its answer
+/// (`Runtime.ExitError`, exit 1 from `coda invoke`).
+#[test]
+fn an_init_failure_keeps_run_serving() {
+    let script: &OsStr = r#"echo "init: no settings file" >&2; exit 3"#.as_ref();
+    let mut server = Server::start(&["sh".as_ref(), "-c".as_ref(), script]);
+    server.wait_line("the init failure line", |l| {
+        l.starts_with("coda: the function failed to initialize")
+            .then_some(())
+    });
+    let front = server.wait_line("front address", front_addr);
+    for _ in 0..2 {
+        let invoked = invoke(front, &[]);
+        assert_eq!(invoked.code, Some(1), "{invoked:#?}");
+        assert!(invoked.stdout.contains("Runtime.ExitError"), "{invoked:#?}");
+        assert!(
+            invoked.stderr.contains("coda: function error: Unhandled"),
+            "{invoked:#?}"
+        );
+    }
+    signal(server.child.id(), "TERM");
+    server.child.wait().expect("reap coda run");
+    let stdout = server
+        .stdout
+        .take()
+        .expect("stdout reader")
+        .recv_timeout(LIMIT)
+        .expect("stdout closes");
+    while let Ok(line) = server.stderr.recv_timeout(LIMIT) {
+        server.seen.push(line);
+    }
+    let count =
+        |lines: &[String], needle: &str| lines.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(
+        count(&server.seen, "init: no settings file"),
+        3,
+        "{:#?}",
+        server.seen
+    );
+    assert_eq!(
+        count(&server.seen, "coda: the function failed to initialize"),
+        1
+    );
+    assert_eq!(
+        count(&server.seen, "did not get ready"),
+        0,
+        "{:#?}",
+        server.seen
+    );
+    let init_reports: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("INIT_REPORT Init Duration: "))
+        .collect();
+    assert_eq!(init_reports.len(), 3, "{stdout}");
+    assert!(
+        init_reports
+            .iter()
+            .all(|l| l.ends_with("Phase: init\tStatus: error\tError Type: Runtime.ExitError")),
+        "{stdout}"
+    );
+}
+
+/// Issue 15 row 11: the banner's `coda invoke` hint carries `--url` for a port other than
+/// 9000 and `--name` for a name other than `function`, and the hint works as printed.
+#[test]
+fn the_banner_hint_works_as_printed() {
+    let mut server = Server::start_full(coda(), &["--name", "orders"], &[hello().as_os_str()], &[]);
+    server.wait_line("ready", |l| {
+        l.starts_with("coda: function ready").then_some(())
+    });
+    let hint = server.wait_line("the invoke hint", |l| {
+        l.strip_prefix("coda: invoke: ")
+            .and_then(|rest| rest.split(" --data ").next())
+            .map(str::to_owned)
+    });
+    let front = front_addr(&hint).expect("the front's address in the hint");
+    assert_eq!(
+        hint,
+        format!("coda invoke --url http://{front} --name orders")
+    );
+    let mut args: Vec<&str> = hint.split(' ').skip(1).collect();
+    args.extend(["--data", r#"{"name":"Hint"}"#]);
+    let invoked = run_coda(args);
+    assert_eq!(invoked.code, Some(0), "{invoked:#?}");
+    assert_eq!(invoked.stdout.trim_end(), r#"{"message":"Hello, Hint!"}"#);
+}
+
+/// Issue 15 row 11: the traps of the command line are usage errors that say what to do:
+/// coda's options after the command without `--` (which used to serve forever), a port out
+/// of range (which used to say "needs a number"), a URL without its scheme (which used to
+/// blame the server).
+#[test]
+fn command_line_traps_are_named() {
+    let program = hello().to_string_lossy().into_owned();
+    assert_usage_error(
+        &run_coda(["run", &program, "--invoke", "{}"]),
+        &format!("`--invoke` comes after the function's command `{program}`"),
+    );
+    assert_usage_error(
+        &run_coda(["run", "--port", "80000", "--", &program]),
+        "`--port` is a port from 0 to 65535 (0: any free port), not `80000`",
+    );
+    assert_usage_error(
+        &run_coda(["invoke", "--url", "127.0.0.1:9100"]),
+        "`--url` needs a URL with its scheme, e.g. http://127.0.0.1:9100",
+    );
+}
+
+/// The lines of a file `env` wrote, as `NAME=value` pairs.
+fn env_file(path: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(path)
+        .expect("the env file")
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// Issue 15 rows 3 and 4 through `coda run`: the function's environment is Lambda's plus what
+/// is passed on purpose. `coda run`'s own `HOME`, `RUST_BACKTRACE`, a secret and its
+/// `AWS_LAMBDA_FUNCTION_NAME` stay out; `--pass-env` passes a host variable, `--env` sets
+/// one; an inherited `_HANDLER` reaches the function, and `--handler` overrides it.
+#[test]
+fn run_gives_lambdas_environment_plus_what_is_passed() {
+    let dir = std::env::temp_dir().join(format!("coda-cli-{}-env", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let host = [
+        ("HOME", "/home/somebody"),
+        ("RUST_BACKTRACE", "1"),
+        ("CODA_SECRET_TOKEN", "s3cret"),
+        ("CODA_PASSED", "yes"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "the-outer-function"),
+        ("_HANDLER", "inherited.handler"),
+    ];
+    for (case, options, handler) in [
+        (
+            "inherited",
+            &["--pass-env", "CODA_PASSED", "--env", "SET_HERE=1"][..],
+            "inherited.handler",
+        ),
+        (
+            "explicit",
+            &["--handler", "explicit.handler"][..],
+            "explicit.handler",
+        ),
+    ] {
+        let file = dir.join(case);
+        let _ = std::fs::remove_file(&file);
+        let script: &OsStr = r#"env > "$1"; exec "$0""#.as_ref();
+        let mut server = Server::start_full(
+            coda(),
+            options,
+            &[
+                "sh".as_ref(),
+                "-c".as_ref(),
+                script,
+                hello().as_os_str(),
+                file.as_os_str(),
+            ],
+            &host,
+        );
+        server.ready();
+        let env = env_file(&file);
+
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("_HANDLER"), Some(handler), "{case}: {env:#?}");
+        assert_eq!(get("AWS_LAMBDA_FUNCTION_NAME"), Some("function"), "{case}");
+        assert_eq!(get("TZ"), Some(":UTC"), "{case}");
+        assert_eq!(
+            get("PATH"),
+            Some("/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin"),
+            "{case}"
+        );
+        assert!(get("LAMBDA_TASK_ROOT").is_some(), "{case}");
+        for leaked in ["HOME", "RUST_BACKTRACE", "CODA_SECRET_TOKEN"] {
+            assert_eq!(get(leaked), None, "{case}: {leaked} leaked: {env:#?}");
+        }
+        if case == "inherited" {
+            assert_eq!(get("CODA_PASSED"), Some("yes"));
+            assert_eq!(get("SET_HERE"), Some("1"));
+        } else {
+            assert_eq!(get("CODA_PASSED"), None);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 15 row 9 through `coda run`: with `--log-format json` (or
+/// `--env AWS_LAMBDA_LOG_FORMAT=JSON`) the platform lines on stdout are Lambda's JSON
+/// records, `platform.start` then `platform.report`, with no text START/END/REPORT, and the
+/// function's own lines (stderr) are JSON too.
+#[test]
+fn run_with_json_logs_prints_json_platform_records() {
+    for options in [
+        &["--log-format", "json"][..],
+        &["--env", "AWS_LAMBDA_LOG_FORMAT=JSON"],
+    ] {
+        let mut args = vec!["run"];
+        args.extend_from_slice(options);
+        args.extend([
+            "--env",
+            "HELLO_DEFER_MS=1",
+            "--invoke",
+            r#"{"name":"World"}"#,
+        ]);
+        let finished = run_coda(with_hello(&args));
+        assert_eq!(finished.code, Some(0), "{finished:#?}");
+        let types: Vec<String> = finished
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("{\"record\"") || l.contains("\"type\":\"platform."))
+            .filter_map(|l| {
+                let at = l.find("\"type\":\"")? + 8;
+                Some(l[at..].split('"').next()?.to_owned())
+            })
+            .collect();
+        assert_eq!(
+            types,
+            ["platform.start", "platform.report"],
+            "{options:?}: {finished:#?}"
+        );
+        assert!(!finished.stdout.contains("END RequestId"), "{finished:#?}");
+        assert!(
+            finished
+                .stderr
+                .lines()
+                .any(|l| l.starts_with('{')
+                    && l.contains("\"message\":\"cold start: greeting World\"")),
+            "{finished:#?}"
+        );
+    }
+}
+
+/// Issue 15 row 9 in the terminal: the deferred work's last line, written just before the
+/// function asks for its next event, is printed before END and REPORT (stdout and stderr
+/// merged into one pipe, as a terminal shows them), run after run.
+#[test]
+fn run_prints_the_last_lines_before_end() {
+    for _ in 0..5 {
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", r#""$0" "$@" 2>&1"#])
+            .arg(env!("CARGO_BIN_EXE_coda"))
+            .args([
+                "run",
+                "--env",
+                "HELLO_DEFER_MS=1",
+                "--invoke",
+                r#"{"name":"Order"}"#,
+                "--",
+            ])
+            .arg(hello());
+        let finished = finish(command, LIMIT);
+        assert_eq!(finished.code, Some(0), "{finished:#?}");
+        let lines: Vec<&str> = finished.stdout.lines().collect();
+        let done = lines.iter().position(|l| l.contains("deferred: done"));
+        let end = lines.iter().position(|l| l.starts_with("END RequestId"));
+        match (done, end) {
+            (Some(done), Some(end)) if done < end => {}
+            _ => panic!("the deferred line before END: {lines:#?}"),
+        }
+    }
+}
+
+/// The Python with AWS's runtime client (`scripts/test` sets `CODA_TEST_PYTHON`).
+fn python() -> String {
+    std::env::var("CODA_TEST_PYTHON").unwrap_or_else(|_| {
+        panic!("CODA_TEST_PYTHON is not set: run the tests with `bash scripts/test`")
+    })
+}
+
+/// Issue 15 row 10 through `coda run`: the freeze is on by default; a handler (AWS's Python
+/// client) that leaves a spinning thread behind gets a warning naming its invocation when
+/// the function is frozen after it.
+#[test]
+fn run_warns_about_work_that_outlives_its_invocation() {
+    let handlers = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/python");
+    let python = python();
+    let pythonpath = format!("PYTHONPATH={handlers}");
+    let mut server = Server::start_full(
+        coda(),
+        &["--env", &pythonpath, "--env", "PYTHONDONTWRITEBYTECODE=1"],
+        &[
+            python.as_ref(),
+            "-m".as_ref(),
+            "awslambdaric".as_ref(),
+            "echo.handler".as_ref(),
+        ],
+        &[],
+    );
+    let front = server.ready();
+    let url = format!("http://{front}");
+    let invoked = run_coda([
+        "invoke",
+        "--url",
+        &url,
+        "--data",
+        r#"{"spin": true}"#,
+        "--tail",
+    ]);
+    assert_eq!(invoked.code, Some(0), "{invoked:#?}");
+    let request_id = invoked
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("START RequestId: "))
+        .and_then(|rest| rest.split(' ').next())
+        .expect("the request id in the tail")
+        .to_owned();
+    let warning = server.wait_line("the freeze warning", |l| {
+        l.starts_with("coda: warning: work of invocation ")
+            .then(|| l.to_owned())
+    });
+    assert!(
+        warning.starts_with(&format!(
+            "coda: warning: work of invocation {request_id} was still running when the function called /next ("
+        )),
+        "{warning}"
+    );
+    assert!(warning.contains("--no-freeze"), "{warning}");
+    // The frozen function is thawed by the next event and answers it.
+    let again = run_coda(["invoke", "--url", &url, "--data", r#"{"again": 1}"#]);
+    assert_eq!(again.stdout.trim_end(), r#"{"again": 1}"#, "{again:#?}");
+}
+
+/// Issue 15 row 5: the SIGTERM `coda run` forwards reaches the function, which can act on it
+/// (a graceful shutdown): the function here is a shell that traps SIGTERM and writes a file
+/// from its handler. (`coda` blocks the termination signals for its own signal thread; were
+/// the function to inherit that mask, the trap would never run and only the SIGKILL after
+/// the grace would end it.)
+#[test]
+fn the_function_can_handle_the_forwarded_sigterm() {
+    let file = std::env::temp_dir().join(format!("coda-cli-{}-trap", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let script: &OsStr = r#"trap 'echo handled > "$1"; exit 0' TERM; "$0" & wait"#.as_ref();
+    let mut server = Server::start(&[
+        "sh".as_ref(),
+        "-c".as_ref(),
+        script,
+        hello().as_os_str(),
+        file.as_os_str(),
+    ]);
+    server.ready();
+    signal(server.child.id(), "TERM");
+    let exited = server.child.wait().expect("reap coda run");
+    assert_eq!(exited.code(), Some(143), "{exited}");
+    let written = std::fs::read_to_string(&file).unwrap_or_default();
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(
+        written.trim(),
+        "handled",
+        "the function's SIGTERM handler ran"
     );
 }

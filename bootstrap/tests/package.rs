@@ -265,18 +265,136 @@ fn packages_a_static_binary() {
 #[test]
 fn refuses_a_text_file() {
     let dir = scratch("text");
-    let file = write_file(&dir, "handler.sh", b"#!/bin/sh\necho hello\n");
+    let file = write_file(&dir, "notes.txt", b"hello\n");
     let zip = dir.join("out.zip");
     let line = assert_refused(&package(&file, &zip), 1, &[]);
     assert_eq!(
         line,
         format!(
-            "coda: not an ELF executable: {} (Lambda's provided.al2023 runs Linux ELF binaries; \
+            "coda: not an ELF executable: {} (`coda package` packages a compiled Linux binary; \
              build with --target x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu)",
             file.display()
         )
     );
     assert!(!zip.exists());
+}
+
+/// Issue 15 row 12: a shell-script bootstrap is refused with the true reason (provided.al2023
+/// runs scripts; a zip of the script alone lacks what it runs) and what to do instead.
+#[test]
+fn refuses_a_script_for_the_true_reason() {
+    let dir = scratch("script");
+    let file = write_file(&dir, "bootstrap", b"#!/bin/sh\nexec ./my-fn\n");
+    let zip = dir.join("out.zip");
+    let line = assert_refused(
+        &package(&file, &zip),
+        1,
+        &[
+            "is a script (#!/bin/sh)",
+            "provided.al2023 can run a script bootstrap",
+            "`coda package` packages one compiled binary",
+            "zip function.zip bootstrap",
+        ],
+    );
+    assert!(!line.contains("runs Linux ELF binaries"), "{line}");
+    assert!(!zip.exists());
+}
+
+/// Issue 15 row 12: a real binary whose `DT_NEEDED` names a library provided.al2023 lacks
+/// (the coda binary with `libgcc_s.so.1` rewritten in place to `libnope.so.99`, a library
+/// that exists nowhere) is refused, naming it and the fixes, instead of "ok for
+/// provided.al2023" (`--allow-library` is unit-tested in `package.rs`); and the same check
+/// works on a binary without section headers (read through `PT_DYNAMIC` and `DT_STRTAB`).
+#[test]
+fn refuses_a_binary_needing_a_missing_shared_library() {
+    let dir = scratch("missing-library");
+    let mut bytes = fs::read(CODA).unwrap();
+    let replaced = replace_all(&mut bytes, b"\0libgcc_s.so.1\0", b"\0libnope.so.99\0");
+    assert!(replaced > 0, "the coda binary needs libgcc_s.so.1");
+    let file = write_file(&dir, "needs-nope", &bytes);
+    let zip = dir.join("out.zip");
+    assert_refused(
+        &package(&file, &zip),
+        1,
+        &[
+            &file.display().to_string(),
+            "needs shared libraries that provided.al2023 does not have: libnope.so.99",
+            "error while loading shared libraries",
+            "link them statically",
+            "a layer (Lambda adds /opt/lib to LD_LIBRARY_PATH)",
+            "--allow-library",
+        ],
+    );
+    assert!(!zip.exists());
+
+    // No section headers: e_shoff, e_shnum and e_shstrndx zeroed.
+    let mut no_sections = bytes.clone();
+    no_sections[40..48].copy_from_slice(&0u64.to_le_bytes());
+    no_sections[60..64].copy_from_slice(&[0, 0, 0, 0]);
+    let bare = write_file(&dir, "needs-nope-bare", &no_sections);
+    assert_refused(
+        &package(&bare, &dir.join("bare.zip")),
+        1,
+        &["does not have: libnope.so.99"],
+    );
+}
+
+/// Issue 15 row 12: an existing zip is not overwritten without `--force` (one line naming it
+/// and the way out; the file keeps its bytes); with `--force` it is replaced.
+#[test]
+fn refuses_to_overwrite_a_zip_without_force() {
+    let dir = scratch("overwrite");
+    let binary = write_file(&dir, "tiny", &tiny_static_aarch64());
+    let zip = dir.join("fn.zip");
+    fs::write(&zip, b"precious").unwrap();
+    assert_refused(
+        &package(&binary, &zip),
+        1,
+        &[
+            &format!("refusing to overwrite {}, which exists", zip.display()),
+            "--force",
+        ],
+    );
+    assert_eq!(fs::read(&zip).unwrap(), b"precious");
+    let forced = coda_in(
+        &dir,
+        &[
+            Path::new("package"),
+            &binary,
+            Path::new("-o"),
+            &zip,
+            Path::new("--force"),
+        ],
+    );
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    python_verifies(&zip, &binary);
+}
+
+/// Issue 15 row 12: a binary in a cargo `debug` directory is packaged with one warning on
+/// stderr that names it, its size and `--release`; the same bytes elsewhere get none.
+#[test]
+fn warns_about_a_debug_build() {
+    let dir = scratch("debug-warning");
+    let debug_dir = dir.join("target").join("debug");
+    fs::create_dir_all(&debug_dir).unwrap();
+    let binary = write_file(&debug_dir, "tiny", &tiny_static_aarch64());
+    let output = package(&binary, &dir.join("tiny.zip"));
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "coda: warning: {} is a debug build (",
+            binary.display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("B, unoptimised)"), "{err}");
+    assert!(err.contains("cargo build --release"), "{err}");
+    let copy = write_file(&dir, "tiny", &tiny_static_aarch64());
+    let quiet = package(&copy, &dir.join("copy.zip"));
+    assert!(quiet.status.success(), "{}", stderr(&quiet));
+    assert_eq!(stderr(&quiet), "", "no warning outside a debug directory");
 }
 
 /// A missing file is refused with its path and what to give instead, and the

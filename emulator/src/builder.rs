@@ -90,9 +90,47 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The function version reported (default `$LATEST`).
+    /// The version the function runs as (default `$LATEST`): `AWS_LAMBDA_FUNCTION_VERSION`,
+    /// the version of unqualified invocations, and (when it is a number) a qualifier the
+    /// Invoke API accepts.
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.settings.version = version.into();
+        self
+    }
+
+    /// Declares alias `name` for `version` (`$LATEST` or a version number). The Invoke API
+    /// then accepts it as a qualifier (`my-fn:prod`, `?Qualifier=prod`), runs the function
+    /// as that version, and hands the runtime the qualified ARN
+    /// (`arn:aws:lambda:…:function:my-fn:prod`), as Lambda does; a qualifier that is neither
+    /// `$LATEST`, a declared version nor an alias is a 404, as on Lambda.
+    pub fn alias(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.settings.aliases.push((name.into(), version.into()));
+        self
+    }
+
+    /// `_HANDLER` for the function process (Lambda's Handler setting, which runtimes such
+    /// as AWS's Node.js and Python clients read). Without it, a `_HANDLER` set in the
+    /// environment the process is started from passes through.
+    pub fn handler(mut self, handler: impl Into<String>) -> Self {
+        self.settings.handler = Some(handler.into());
+        self
+    }
+
+    /// The function's log format (default text): with JSON, `AWS_LAMBDA_LOG_FORMAT=JSON` is
+    /// set for the function and the platform lines are Lambda's JSON `platform.*` records.
+    pub fn log_format(mut self, format: coda_lambda::logging::LogFormat) -> Self {
+        self.settings.log_format = format;
+        self
+    }
+
+    /// Whether a supervised function process is frozen while it waits in `/next` (default
+    /// off; `coda run` turns it on): its process group is stopped once an invocation has
+    /// ended and nothing is queued, and resumed when the next event is handed out, as Lambda
+    /// freezes the execution environment. Work that leaked past `/next` stalls, and a
+    /// warning names the invocation whose work was still running
+    /// ([`crate::Supervisor::wait_frozen`]). Not in Managed Instances mode.
+    pub fn freeze(mut self, on: bool) -> Self {
+        self.settings.freeze = on;
         self
     }
 

@@ -109,31 +109,16 @@ impl Emulator {
         }
     }
 
-    /// The Lambda environment a function process needs to talk to this emulator.
+    /// The Lambda environment of a function process of this emulator (`docs/runtime-api.md`
+    /// §1): the Runtime API address, the function's name, version, memory size, log group
+    /// and a new log stream (each call is a new execution environment), the region,
+    /// `LAMBDA_TASK_ROOT` and `LAMBDA_RUNTIME_DIR` (the current directory, where the code is
+    /// locally), `TZ`, `LANG`, Lambda's `PATH` and `LD_LIBRARY_PATH`, and when set
+    /// `_HANDLER`, `AWS_LAMBDA_LOG_FORMAT` and `AWS_LAMBDA_MAX_CONCURRENCY`. A supervised
+    /// process gets exactly this, plus what its [`FunctionCommand`] adds.
     pub fn function_env(&self) -> Vec<(String, String)> {
-        let c = &self.shared.settings;
-        let log_stream = "2026/01/01/[$LATEST]00000000000000000000000000000000";
-        [
-            ("AWS_LAMBDA_RUNTIME_API", self.runtime_api()),
-            ("AWS_LAMBDA_FUNCTION_NAME", c.function_name.clone()),
-            ("AWS_LAMBDA_FUNCTION_VERSION", c.version.clone()),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", c.memory_mb.to_string()),
-            (
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                format!("/aws/lambda/{}", c.function_name),
-            ),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", log_stream.to_owned()),
-            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
-            ("AWS_REGION", c.region.clone()),
-            ("AWS_DEFAULT_REGION", c.region.clone()),
-            ("_HANDLER", c.function_name.clone()),
-        ]
-        .into_iter()
-        .chain(
-            (c.concurrency > 1).then(|| ("AWS_LAMBDA_MAX_CONCURRENCY", c.concurrency.to_string())),
-        )
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        let task_root = std::env::current_dir().unwrap_or_else(|_| "/".into());
+        crate::environment::lambda_env(&self.shared.settings, self.runtime_api(), &task_root)
     }
 
     /// A runtime [`coda_lambda::Config`] for this emulator, with its function settings.
@@ -190,7 +175,7 @@ impl Emulator {
     /// Its stdout and stderr are kept as invocation logs, and passed through to this
     /// process's when the emulator prints its reports ([`crate::EmulatorBuilder::reports`]).
     pub fn supervise(&self, command: FunctionCommand) -> io::Result<Supervisor> {
-        Supervisor::start(self.shared.clone(), self.function_env(), command)
+        Supervisor::start(self.shared.clone(), self.runtime_api(), command)
     }
 
     /// Stops serving: parked `/next` calls get a 500, connections close.

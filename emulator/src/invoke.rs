@@ -30,6 +30,8 @@ pub struct Invoke {
     pub(crate) answer_status: Option<u16>,
     /// Close the connection instead of answering the runtime's post.
     pub(crate) drop_answer: bool,
+    /// The qualifier the function was invoked with, resolved: `(qualifier, version)`.
+    pub(crate) qualified: Option<(String, String)>,
 }
 
 /// The deadline an [`Invoke`] asked for.

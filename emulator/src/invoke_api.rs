@@ -170,39 +170,46 @@ impl Call {
     fn parse(shared: &Shared, head: &RequestHead, route: &Route) -> Result<Call, ApiError> {
         let config = &shared.settings;
         let function = FunctionRef::parse(&route.function);
-        let not_found = || {
-            // Lambda names the function by its full ARN; what does not parse, as given.
-            let named = match &function {
-                Some(f) => format!(
-                    "arn:aws:lambda:{}:{}:function:{}{}",
-                    config.region,
-                    config.account_id,
-                    f.name,
-                    f.qualifier
-                        .as_deref()
-                        .map(|q| format!(":{q}"))
-                        .unwrap_or_default()
-                ),
-                None => route.function.clone(),
-            };
+        let named_arn = |qualifier: Option<&str>| {
+            format!(
+                "arn:aws:lambda:{}:{}:function:{}{}",
+                config.region,
+                config.account_id,
+                function.as_ref().map_or("", |f| f.name.as_str()),
+                qualifier.map(|q| format!(":{q}")).unwrap_or_default()
+            )
+        };
+        let not_found = |named: String| {
             ApiError::new(
                 404,
                 "ResourceNotFoundException",
                 format!("Function not found: {named}"),
             )
         };
-        let function = function.clone().ok_or_else(not_found)?;
-        if function.name != config.function_name {
-            return Err(not_found());
+        // Lambda names the function by its full ARN; what does not parse, as given.
+        let Some(function_ref) = function.clone() else {
+            return Err(not_found(route.function.clone()));
+        };
+        if function_ref.name != config.function_name {
+            return Err(not_found(named_arn(function_ref.qualifier.as_deref())));
         }
         let query_qualifier = query_value(&head.target, "Qualifier");
-        if let (Some(named), Some(query)) = (&function.qualifier, &query_qualifier)
+        if let (Some(named), Some(query)) = (&function_ref.qualifier, &query_qualifier)
             && named != query
         {
             return Err(ApiError::invalid(
                 "The derived qualifier from the function name does not match the specified qualifier.",
             ));
         }
+        // A version or alias that does not exist is a 404, as on Lambda; one that does runs
+        // as its version, and the runtime sees the qualified ARN.
+        let qualified = match function_ref.qualifier.or(query_qualifier) {
+            None => None,
+            Some(qualifier) => match config.resolve_qualifier(&qualifier) {
+                Some(version) => Some((qualifier.clone(), version.to_owned())),
+                None => return Err(not_found(named_arn(Some(&qualifier)))),
+            },
+        };
         let header = |name: &str| head.header(name).filter(|v| !v.is_empty());
         let kind = match (header("x-amz-invocation-type"), route.operation) {
             (None | Some("RequestResponse"), _) => InvocationType::RequestResponse,
@@ -228,6 +235,7 @@ impl Call {
             }
         };
         let mut invoke = Invoke::new(Vec::new());
+        invoke.qualified = qualified;
         if let Some(encoded) = header("x-amz-client-context") {
             invoke = invoke.client_context(client_context(encoded)?);
         }
@@ -237,7 +245,12 @@ impl Call {
         if let Some(trace) = header("x-amzn-trace-id") {
             invoke = invoke.trace_id(trace);
         }
-        if let Some(content_type) = header("content-type") {
+        // The classic service hands the runtime every Invoke API event as
+        // `application/json`, whatever the caller sent; Managed Instances pass the caller's
+        // type on (`docs/runtime-api.md` §8.3).
+        if config.concurrency > 1
+            && let Some(content_type) = header("content-type")
+        {
             invoke = invoke.content_type(content_type);
         }
         Ok(Call { kind, tail, invoke })
@@ -323,6 +336,21 @@ pub(crate) fn handle(
         Ok(_) => {}
         Err(e) => return read_failed(conn, e, &request_id),
     }
+    // The Invoke API takes JSON only: anything else is refused before it is queued (raw
+    // events remain possible through `Emulator::invoke`). An empty payload is the event `{}`,
+    // as on Lambda.
+    if payload.is_empty() {
+        payload = b"{}".to_vec();
+    } else if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+        let error = ApiError::new(
+            400,
+            "InvalidRequestContentException",
+            format!(
+                "Could not parse request body into json: Could not parse payload into json: {e}"
+            ),
+        );
+        return error.respond(conn, &request_id, Flow::KeepAlive);
+    }
     if call.kind == InvocationType::DryRun {
         let head = format!("HTTP/1.1 204 No Content\r\nx-amzn-RequestId: {request_id}\r\n\r\n");
         conn.write_all(head.as_bytes())?;
@@ -357,8 +385,8 @@ pub(crate) fn handle(
             b"",
             Flow::KeepAlive,
         ),
-        (_, Operation::Invoke) => buffered(shared, conn, &pending, call.tail),
-        (_, Operation::Stream) => streamed(shared, conn, head, pending, call.tail),
+        (_, Operation::Invoke) => buffered(conn, &pending, call.tail),
+        (_, Operation::Stream) => streamed(conn, head, pending, call.tail),
     }
 }
 
@@ -391,12 +419,7 @@ fn wait_failed(conn: &mut Conn, error: WaitError, request_id: &str) -> io::Resul
 
 /// `Invoke` with `RequestResponse`: the answer as the body, once it has arrived (and, for
 /// `Tail`, once the invocation has ended, so the log tail is complete).
-fn buffered(
-    shared: &Shared,
-    conn: &mut Conn,
-    pending: &PendingInvocation,
-    tail: bool,
-) -> io::Result<Flow> {
+fn buffered(conn: &mut Conn, pending: &PendingInvocation, tail: bool) -> io::Result<Flow> {
     let request_id = pending.request_id().to_owned();
     let limit = wait_limit(pending);
     let answer = match pending.answer(limit) {
@@ -418,7 +441,7 @@ fn buffered(
         .unwrap_or("application/json");
     let mut headers = vec![
         ("Content-Type", content_type),
-        ("X-Amz-Executed-Version", shared.settings.version.as_str()),
+        ("X-Amz-Executed-Version", pending.slot.version.as_str()),
         ("x-amzn-RequestId", request_id.as_str()),
     ];
     if answer.function_error.is_some() {
@@ -433,7 +456,6 @@ fn buffered(
 /// `InvokeWithResponseStream`: a `PayloadChunk` event for each piece of the answer as it
 /// arrives, then `InvokeComplete` with the error and log tail when they apply.
 fn streamed(
-    shared: &Shared,
     conn: &mut Conn,
     head: &RequestHead,
     pending: PendingInvocation,
@@ -451,7 +473,7 @@ fn streamed(
         200,
         &[
             ("Content-Type", "application/vnd.amazon.eventstream"),
-            ("X-Amz-Executed-Version", shared.settings.version.as_str()),
+            ("X-Amz-Executed-Version", pending.slot.version.as_str()),
             ("x-amzn-RequestId", request_id.as_str()),
         ],
     )?;

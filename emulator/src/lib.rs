@@ -51,10 +51,12 @@
 //! - `emulator`: [`Emulator`], the ports and threads, invocations in, what happened out.
 //! - `process`: [`Supervisor`], the function process, its output kept, restarted as Lambda would.
 //! - `function_command`: [`FunctionCommand`], the program, arguments and environment to run.
+//! - `environment`: Lambda's variables for a function process, and which host ones pass.
 //! - `ready_error`: [`ReadyError`], why a supervised function did not become ready.
 //! - `runtime_port`: the Runtime API port's dispatch to the endpoints below.
 //! - `runtime_api`: `/next`, `/response`, `/error` and `/init/error`, with RAPID's statuses.
 //! - `extensions_api`: the Extensions API for in-process extensions.
+//! - `output`: the function's output pipes, read as written and drained at `/next`.
 //! - `front`: the invoke front's dispatch: Invoke API or Function URL.
 //! - `invoke_api`: the Lambda Invoke API (`Invoke`, `InvokeWithResponseStream`).
 //! - `function_url`: HTTP requests as Function URL events.
@@ -68,7 +70,10 @@
 //! - `queue`: what an [`Invoke`] becomes when queued (headers, deadline, the 429 turn-away).
 //! - `lifecycle`: delivery, the end barrier, timeouts, exits, START / END / REPORT lines.
 //! - `pending`: [`PendingInvocation`], [`Finished`], [`StreamRead`]: the caller's waits.
+//! - `platform_log`: START / END / REPORT / INIT_REPORT, or their JSON `platform.*` records.
 //! - `state`: the shared state, its one lock and one condition variable.
+//! - `freeze`: the freeze of a process waiting in `/next`, and the work still running then.
+//! - `memory`: "Max Memory Used" of the function's process tree, from `/proc`.
 //! - `extension`: a registered extension and its INVOKE / SHUTDOWN events.
 //! - `slot`: one invocation's fixed facts and its progress.
 //! - `invoke`: [`Invoke`], one event with every `/next` header settable.
@@ -85,15 +90,21 @@
 //! - `ids`: fresh request and trace ids.
 //! - `log_capture`: log lines kept for `testing` (the target of its logger).
 //! - `b64`: base64 as the emulator reads and writes it.
+//! - `calendar`: civil dates and RFC 3339 timestamps for log stream names and JSON records.
 //! - `crc32`: the CRC-32 of event-stream frames (shared with `coda-bootstrap`'s zip writer).
+//! - `os`: signals to the function's process group, the parent-death signal, pipe polling
+//!   (the calls `std` has no safe form of; shared with `coda-bootstrap`).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub use answer::Answer;
 pub use builder::EmulatorBuilder;
+/// The function's log format ([`EmulatorBuilder::log_format`]): the runtime's own type.
+pub use coda_lambda::logging::LogFormat;
 pub use emulator::Emulator;
 pub use ending::Ending;
+pub use freeze::Freeze;
 pub use function_command::FunctionCommand;
 pub use init_error::InitErrorRecord;
 pub use invoke::Invoke;
@@ -108,15 +119,18 @@ mod answer;
 mod answer_stream;
 mod b64;
 mod builder;
+mod calendar;
 mod conn;
 #[doc(hidden)]
 pub mod crc32;
 mod emulator;
 mod ending;
+mod environment;
 mod error_type;
 mod eventstream;
 mod extension;
 mod extensions_api;
+mod freeze;
 mod front;
 mod function_command;
 mod function_ref;
@@ -127,8 +141,13 @@ mod invoke;
 mod invoke_api;
 mod lifecycle;
 mod log_capture;
+mod memory;
 mod next_reply;
+#[doc(hidden)]
+pub mod os;
+mod output;
 mod pending;
+mod platform_log;
 mod process;
 mod queue;
 mod ready_error;

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use crate::answer::Answer;
 use crate::ending::Ending;
 use crate::extension::invoke_event;
+use crate::memory;
+use crate::platform_log::{self, Report};
 use crate::slot::{Slot, StreamProgress};
 use crate::state::{Queued, Shared, State};
 use crate::wire::error_body;
@@ -58,10 +60,7 @@ pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         extension.events.push_back(event.clone());
         waiting.push(extension.id);
     }
-    let start = format!(
-        "START RequestId: {} Version: {}",
-        slot.request_id, shared.settings.version
-    );
+    let start = platform_log::start(shared.settings.log_format, &slot.request_id, &slot.version);
     let mut progress = state.slot(slot);
     if progress.delivered_at.is_none() {
         progress.delivered_at = Some(now);
@@ -110,7 +109,13 @@ pub(crate) fn extension_done(shared: &Shared, state: &mut State, id: u64) {
 /// Ends `slot`: END and REPORT lines, out of the in-flight list.
 pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, ending: Ending) {
     let now = Instant::now();
-    let memory_kb = state.process.pid.and_then(peak_memory_kb);
+    if ending != Ending::Rejected
+        && let Some(sample) = state.process.pid.and_then(memory::sample_kb)
+    {
+        let peak = state.process.peak_kb.get_or_insert(0);
+        *peak = (*peak).max(sample);
+    }
+    let memory_kb = state.process.peak_kb;
     state.in_flight.retain(|s| !Arc::ptr_eq(s, slot));
     state.remember_finished(slot.clone());
     let mut progress = state.slot(slot);
@@ -129,36 +134,31 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
         .as_ref()
         .filter(|_| ending == Ending::Completed || progress.runtime_done_at.is_some())
         .map(|a| (slot.queued_at + a.latency).saturating_duration_since(start));
-    let end = format!("END RequestId: {}", slot.request_id);
-    let mut report = format!(
-        "REPORT RequestId: {}\tDuration: {:.2} ms",
-        slot.request_id,
-        ms(duration)
+    let status = match ending {
+        Ending::TimedOut => Some(("timeout", None)),
+        Ending::ProcessExited => Some(("error", Some("Runtime.ExitError"))),
+        _ => None,
+    };
+    let format = shared.settings.log_format;
+    let end = platform_log::end(format, &slot.request_id);
+    let report = platform_log::report(
+        format,
+        &Report {
+            request_id: &slot.request_id,
+            duration,
+            response_sent: answered,
+            memory_mb: shared.settings.memory_mb,
+            max_memory_kb: memory_kb,
+            init: progress.init_duration,
+            status,
+        },
     );
-    if let Some(answered) = answered {
-        report.push_str(&format!("\tResponse Sent: {:.2} ms", ms(answered)));
-    }
-    let billed =
-        duration.as_millis() + u128::from(!duration.subsec_nanos().is_multiple_of(1_000_000));
-    report.push_str(&format!(
-        "\tBilled Duration: {billed} ms\tMemory Size: {} MB",
-        shared.settings.memory_mb
-    ));
-    if let Some(kb) = memory_kb {
-        report.push_str(&format!("\tMax Memory Used: {} MB", kb.div_ceil(1024)));
-    }
-    if let Some(init) = progress.init_duration {
-        report.push_str(&format!("\tInit Duration: {:.2} ms", ms(init)));
-    }
-    match ending {
-        Ending::TimedOut => report.push_str("\tStatus: timeout"),
-        Ending::ProcessExited => report.push_str("\tStatus: error\tError Type: Runtime.ExitError"),
-        _ => {}
-    }
-    progress.logs.push(end.clone());
+    progress.logs.extend(end.clone());
     progress.logs.push(report.clone());
     drop(progress);
-    shared.settings.reports.print(&end);
+    if let Some(end) = &end {
+        shared.settings.reports.print(end);
+    }
     shared.settings.reports.print(&report);
 }
 
@@ -199,6 +199,28 @@ pub(crate) fn process_exited(
         return;
     }
     let never_initialized = state.process.initialized_at.is_none();
+    let mut init_line = None;
+    if never_initialized && !state.shutdown && !state.process.stop_requested {
+        // Lambda's line for a failed init, once, in the function's log format.
+        let error_type = state
+            .init_error
+            .as_ref()
+            .map_or("Runtime.ExitError", |r| r.function_error.as_str());
+        let initialization = if shared.settings.concurrency > 1 {
+            "lambda-managed-instances"
+        } else {
+            "on-demand"
+        };
+        let took = state
+            .process
+            .started_at
+            .map(|at| at.elapsed())
+            .unwrap_or_default();
+        let line =
+            platform_log::init_failed(shared.settings.log_format, initialization, took, error_type);
+        shared.settings.reports.print(&line);
+        init_line = Some(line);
+    }
     state.process.running = false;
     state.process.pid = None;
     state.process.last_exit = Some(how.to_owned());
@@ -238,7 +260,11 @@ pub(crate) fn process_exited(
                     &format!("RequestId: {} Error: {message_tail}", slot.request_id),
                 ),
             };
-            state.slot(&slot).answer = Some(answer);
+            {
+                let mut progress = state.slot(&slot);
+                progress.answer = Some(answer);
+                progress.logs.extend(init_line);
+            }
             state
                 .queue
                 .retain(|q| !matches!(q, Queued::Invocation(s) if Arc::ptr_eq(s, &slot)));
@@ -288,15 +314,4 @@ pub(crate) fn stream_bytes(
         bytes: Vec::new(),
     });
     stream.bytes.extend_from_slice(piece);
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// The peak resident memory of process `pid` in kB (`VmHWM`), where `/proc` has it.
-pub(crate) fn peak_memory_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -1,56 +1,75 @@
-//! The function process: started with the Lambda environment, its output forwarded and
-//! attributed to invocations, and restarted as Lambda would (`docs/runtime-api.md` §7.2 #5, §4.2):
-//! after a timeout it is killed and started again (re-init); when it exits on its own, the
-//! invocation it was serving fails with `Runtime.ExitError` and a new process starts when
-//! the next invocation arrives.
+//! The function process: started with Lambda's environment (and nothing else of the host's
+//! unless asked for, [`crate::environment`]) as the leader of a process group of its own,
+//! its output kept and attributed to invocations ([`crate::output`]), and restarted as
+//! Lambda would (`docs/runtime-api.md` §7.2 #5, §4.2): after a timeout it is killed and
+//! started again (re-init); when it exits on its own, the invocation it was serving fails
+//! with `Runtime.ExitError` and a new process starts when the next invocation arrives.
 //!
-//! The process is known to have exited when both its output pipes close; the supervisor
-//! thread then reaps it. This keeps the `Child` in one thread, which can also kill it, with no
-//! polling. The command should run the function itself (or `exec` it, as `cargo run` does):
-//! a wrapper that forks would keep the pipes open.
+//! The group is the sandbox: killing, freezing and terminating act on the whole group, so a
+//! wrapper script and what it starts go together, and when the leader (the runtime process)
+//! exits, the rest of its group is killed too, as Lambda resets the whole environment. A
+//! thread per process waits for the leader's exit without reaping it first, so the group's
+//! id cannot be reused before the group is killed.
 
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::environment;
 use crate::function_command::FunctionCommand;
 use crate::lifecycle;
+use crate::os;
+use crate::output::{OutputPipe, Stream};
 use crate::ready_error::ReadyError;
 use crate::state::{Queued, Shared};
 
-/// A supervised function process. Dropping it kills the process.
+/// How long the supervisor waits for the output pipes to close after the process group is
+/// gone (a process that left the group may hold them).
+const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// A supervised function process. Dropping it kills the process group.
 #[derive(Debug)]
 pub struct Supervisor {
     /// The state the process is recorded in.
     shared: Arc<Shared>,
     /// The supervisor thread, joined when supervision stops.
-    thread: Option<JoinHandle<()>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
     /// Why the program could not be started, for `wait_ready`.
-    spawn_error: Arc<std::sync::Mutex<Option<io::Error>>>,
+    spawn_error: Arc<Mutex<Option<io::Error>>>,
     /// The program, for messages.
     program: OsString,
 }
 
 impl Supervisor {
-    /// Starts supervising `command` with `env` (the Lambda environment) on its own thread.
+    /// Starts supervising `command` on its own thread; its Runtime API is `runtime_api`.
     pub(crate) fn start(
         shared: Arc<Shared>,
-        env: Vec<(String, String)>,
+        runtime_api: String,
         command: FunctionCommand,
     ) -> io::Result<Supervisor> {
-        let spawn_error = Arc::new(std::sync::Mutex::new(None));
+        let spawn_error = Arc::new(Mutex::new(None));
         let errors = spawn_error.clone();
         let program = command.program.clone();
         let supervised = shared.clone();
+        let task_root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
         let thread = std::thread::Builder::new()
             .name("coda-emulator-supervisor".into())
-            .spawn(move || supervise(&supervised, &command, &env, &errors))?;
+            .spawn(move || {
+                let launch = Launch {
+                    command: &command,
+                    runtime_api: &runtime_api,
+                    task_root: &task_root,
+                };
+                supervise(&supervised, &launch, &errors)
+            })?;
         Ok(Supervisor {
             shared,
-            thread: Some(thread),
+            thread: Mutex::new(Some(thread)),
             spawn_error,
             program,
         })
@@ -96,7 +115,7 @@ impl Supervisor {
         }
     }
 
-    /// The current process id, while one runs.
+    /// The current process id (the leader of its process group), while one runs.
     pub fn pid(&self) -> Option<u32> {
         self.shared.read(|s| s.process.pid)
     }
@@ -106,14 +125,45 @@ impl Supervisor {
         self.shared.read(|s| s.process.generation)
     }
 
-    /// Kills the process and stops supervising.
-    pub fn stop(mut self) {
+    /// Whether the current process is frozen: stopped while it waits in `/next`
+    /// ([`crate::EmulatorBuilder::freeze`]).
+    pub fn is_frozen(&self) -> bool {
+        self.shared.read(|s| s.process.frozen)
+    }
+
+    /// Waits until the current process is frozen ([`crate::EmulatorBuilder::freeze`]) and
+    /// returns the freeze's record: after which invocation, and the work still running.
+    pub fn wait_frozen(&self, limit: Duration) -> Result<crate::Freeze, crate::WaitError> {
+        self.shared.wait(limit, |s| {
+            s.process.last_freeze.clone().filter(|_| s.process.frozen)
+        })
+    }
+
+    /// Ends the function as a termination signal would: `SIGTERM` to its process group
+    /// (resumed first if frozen), `SIGKILL` to what is left after `grace`, and supervision
+    /// stops. Returns once the process has exited.
+    pub fn terminate(&self, grace: Duration) {
+        let target = self
+            .shared
+            .read(|s| s.process.pid.map(|pid| (pid, s.process.generation)));
+        if let Some((pid, generation)) = target {
+            let _ = os::terminate_group(pid);
+            let _ = self.shared.wait_through_shutdown(grace, |s| {
+                (s.process.generation != generation || s.process.exit.is_some()).then_some(())
+            });
+        }
         self.stop_now();
     }
 
-    fn stop_now(&mut self) {
+    /// Kills the process group and stops supervising.
+    pub fn stop(self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&self) {
         self.shared.update(|s| s.process.stop_requested = true);
-        if let Some(thread) = self.thread.take() {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
             let _ = thread.join();
         }
     }
@@ -125,12 +175,28 @@ impl Drop for Supervisor {
     }
 }
 
-fn supervise(
-    shared: &Arc<Shared>,
-    command: &FunctionCommand,
-    env: &[(String, String)],
-    spawn_error: &std::sync::Mutex<Option<io::Error>>,
-) {
+/// What starting the function process takes.
+struct Launch<'a> {
+    /// The command.
+    command: &'a FunctionCommand,
+    /// The Runtime API address for `AWS_LAMBDA_RUNTIME_API`.
+    runtime_api: &'a str,
+    /// `LAMBDA_TASK_ROOT`.
+    task_root: &'a std::path::Path,
+}
+
+/// Why the supervisor stopped waiting on a process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reason {
+    /// Supervision stops (or the emulator shuts down).
+    Stop,
+    /// A timeout: kill and start again.
+    Restart,
+    /// The process exited on its own.
+    Exited,
+}
+
+fn supervise(shared: &Arc<Shared>, launch: &Launch<'_>, spawn_error: &Mutex<Option<io::Error>>) {
     loop {
         // The new generation is recorded before the process exists, so that its first `/next`
         // (which may come before `spawn` even returns) counts for it.
@@ -144,10 +210,14 @@ fn supervise(
             p.running = true;
             p.restart_requested = false;
             p.open_pipes = 2;
+            p.exit = None;
+            p.peak_kb = None;
+            p.frozen = false;
+            p.last_freeze = None;
             s.init_error = None;
             p.generation
         });
-        let mut child = match spawn(command, env) {
+        let mut child = match spawn(shared, launch) {
             Ok(child) => child,
             Err(e) => {
                 *spawn_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
@@ -164,30 +234,44 @@ fn supervise(
                 s.process.pid = Some(pid);
             }
         });
-        pump(shared, generation, child.stdout.take(), io::stdout);
-        pump(shared, generation, child.stderr.take(), io::stderr);
+        for (pipe, stream) in [
+            (child.stdout.take().map(Into::into), Stream::Stdout),
+            (child.stderr.take().map(Into::into), Stream::Stderr),
+        ] {
+            let started = pipe
+                .map(|fd: std::os::fd::OwnedFd| OutputPipe::start(shared, generation, fd, stream));
+            if !matches!(started, Some(Ok(()))) {
+                shared.update(|s| s.process.open_pipes = s.process.open_pipes.saturating_sub(1));
+            }
+        }
+        watch_exit(shared, generation, child);
 
         // Wait for the process to end, or for a reason to end it.
-        let reason = shared.wait(Duration::MAX, |s| {
-            if s.shutdown || s.process.stop_requested {
-                Some(Reason::Stop)
-            } else if s.process.restart_requested {
-                Some(Reason::Restart)
-            } else if s.process.open_pipes == 0 {
-                Some(Reason::Exited)
-            } else {
-                None
-            }
-        });
-        let reason = reason.unwrap_or(Reason::Stop);
+        let reason = shared
+            .wait(Duration::MAX, |s| {
+                if s.shutdown || s.process.stop_requested {
+                    Some(Reason::Stop)
+                } else if s.process.restart_requested {
+                    Some(Reason::Restart)
+                } else if s.process.exit.is_some() {
+                    Some(Reason::Exited)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(Reason::Stop);
         if reason != Reason::Exited {
-            let _ = child.kill();
+            let _ = os::kill_group(pid);
         }
-        let status = child.wait();
-        let (how, success) = match &status {
-            Ok(s) if reason == Reason::Restart => (format!("killed after a timeout ({s})"), false),
-            Ok(s) => (s.to_string(), s.success()),
-            Err(e) => (format!("unknown exit: {e}"), false),
+        let exit = shared
+            .wait_through_shutdown(Duration::MAX, |s| s.process.exit.clone())
+            .unwrap_or_else(|_| ("unknown exit".into(), false));
+        // What the process wrote before it died is attributed before its exit is.
+        let _ =
+            shared.wait_through_shutdown(PIPE_GRACE, |s| (s.process.open_pipes == 0).then_some(()));
+        let (how, success) = match reason {
+            Reason::Restart => (format!("killed after a timeout ({})", exit.0), false),
+            _ => exit,
         };
         shared.update(|s| lifecycle::process_exited(shared, s, generation, &how, success));
         match reason {
@@ -213,73 +297,84 @@ fn supervise(
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Reason {
-    Stop,
-    Restart,
-    Exited,
-}
-
-fn spawn(command: &FunctionCommand, env: &[(String, String)]) -> io::Result<Child> {
-    let mut process = Command::new(&command.program);
-    // Lambda variables inherited from the caller's shell would describe another environment.
-    for (key, _) in std::env::vars_os() {
-        let key_text = key.to_string_lossy();
-        if key_text.starts_with("AWS_LAMBDA_")
-            || key_text == "_X_AMZN_TRACE_ID"
-            || key_text == "_HANDLER"
-        {
-            process.env_remove(&key);
+/// Starts the function process: the command's program (found on the host's `PATH`) with
+/// Lambda's environment plus what the command asks for, leading a process group of its own.
+fn spawn(shared: &Shared, launch: &Launch<'_>) -> io::Result<Child> {
+    let command = launch.command;
+    let program = command.resolve()?;
+    let mut process = Command::new(program);
+    process
+        .env_clear()
+        .envs(environment::lambda_env(
+            &shared.settings,
+            launch.runtime_api.to_owned(),
+            launch.task_root,
+        ))
+        .args(&command.args);
+    for (name, value) in std::env::vars_os() {
+        let name_text = name.to_string_lossy();
+        if environment::is_reserved(&name_text) {
+            continue;
+        }
+        let passed = command
+            .pass
+            .iter()
+            .any(|pattern| environment::matches(pattern, &name));
+        let handler = name_text == "_HANDLER" && shared.settings.handler.is_none();
+        if passed || handler {
+            process.env(&name, &value);
         }
     }
     process
-        .args(&command.args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
         .envs(command.env.iter().map(|(k, v)| (k, v)))
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
 }
 
-/// Reads a pipe of the process line by line, attributing lines to invocations and passing
-/// them on to `out` when the reports are printed;
-/// counts the pipe closed when it ends.
-fn pump<R, W>(shared: &Arc<Shared>, generation: u64, pipe: Option<R>, out: fn() -> W)
-where
-    R: Read + Send + 'static,
-    W: Write + 'static,
-{
-    let forward = shared.settings.reports.forwards_output();
-    let shared = shared.clone();
-    let on_failure = shared.clone();
-    let started = std::thread::Builder::new()
-        .name("coda-emulator-output".into())
+/// Waits for the process of `generation` to exit on its own thread: then kills the rest of
+/// its group, reaps it and records how it ended. (If no thread can be started, the process
+/// is killed and recorded at once.)
+fn watch_exit(shared: &Arc<Shared>, generation: u64, child: Child) {
+    let held = Arc::new(Mutex::new(Some(child)));
+    let in_thread = held.clone();
+    let recorder = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("coda-emulator-reaper".into())
         .spawn(move || {
-            if let Some(pipe) = pipe {
-                let mut reader = BufReader::new(pipe);
-                let mut line = Vec::new();
-                while let Ok(n) = reader.read_until(b'\n', &mut line) {
-                    if n == 0 {
-                        break;
-                    }
-                    if forward {
-                        // A closed stdout (`coda run … | head`) must not stop the draining.
-                        let _ = out().write_all(&line);
-                    }
-                    let text = String::from_utf8_lossy(&line);
-                    shared
-                        .update(|s| lifecycle::append_log(s, text.trim_end_matches(['\n', '\r'])));
-                    line.clear();
-                }
+            let taken = in_thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(child) = taken {
+                reap(&recorder, generation, child, false);
             }
-            shared.update(|s| {
-                if s.process.generation == generation {
-                    s.process.open_pipes = s.process.open_pipes.saturating_sub(1);
-                }
-            });
         });
-    if started.is_err() {
-        on_failure.update(|s| s.process.open_pipes = s.process.open_pipes.saturating_sub(1));
+    if spawned.is_err() {
+        let taken = held.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(child) = taken {
+            reap(shared, generation, child, true);
+        }
     }
+}
+
+/// Waits for `child` to exit (killing its group first when `kill_now`), kills what is left
+/// of its group, reaps it and records how it ended.
+fn reap(shared: &Shared, generation: u64, mut child: Child, kill_now: bool) {
+    let pid = child.id();
+    if kill_now {
+        let _ = os::kill_group(pid);
+    }
+    let _ = os::wait_exited_unreaped(pid);
+    // The runtime process is gone: Lambda resets the sandbox, so its group goes too.
+    let _ = os::kill_group(pid);
+    let exit = match child.wait() {
+        Ok(status) => (status.to_string(), status.success()),
+        Err(e) => (format!("unknown exit: {e}"), false),
+    };
+    shared.update(|s| {
+        if s.process.generation == generation {
+            s.process.exit = Some(exit);
+            s.process.frozen = false;
+        }
+    });
 }

@@ -27,10 +27,21 @@ pub(crate) fn enqueue(shared: &Arc<Shared>, invoke: Invoke) -> PendingInvocation
             .filter(|q| matches!(q, Queued::Invocation(_)))
             .count();
         if concurrent && state.parked_next <= queued {
-            let message = format!(
-                "no idle execution environment: all {} are busy",
-                shared.settings.concurrency
-            );
+            let limit = shared.settings.concurrency;
+            let polling = state.parked_next + state.in_flight.len();
+            let message = if polling < limit {
+                format!(
+                    "no idle execution environment: Managed Instances mode allows {limit} invocations at once, but the function has only {polling} /next call(s) out (a runtime that polls /next once serves one invocation at a time); without Managed Instances mode (coda run without --concurrency) invocations wait their turn instead"
+                )
+            } else {
+                format!("no idle execution environment: all {limit} are busy")
+            };
+            if polling < limit && !state.warned_polls {
+                state.warned_polls = true;
+                shared.settings.reports.warn(&format!(
+                    "an invocation was turned away (429): --concurrency {limit} lets {limit} run at once, but the function polls /next only {polling} time(s) at a time; a runtime that polls once serves one invocation at a time: leave out --concurrency to have invocations queue"
+                ));
+            }
             let mut answer =
                 lifecycle::synthetic_answer(&slot, "TooManyRequestsException", &message);
             answer.status = 429;
@@ -59,13 +70,18 @@ fn slot(c: &Settings, invoke: Invoke) -> Slot {
         None => now_ms + c.timeout.as_millis() as u64,
     };
     let request_id = invoke.request_id.clone().unwrap_or_else(ids::request_id);
+    // The invoked ARN carries the qualifier the caller used, as on Lambda.
+    let (arn_suffix, version) = match &invoke.qualified {
+        Some((qualifier, version)) => (format!(":{qualifier}"), version.clone()),
+        None => (String::new(), c.version.clone()),
+    };
     let mut headers: Vec<(String, String)> = vec![
         (protocol::REQUEST_ID.into(), request_id.clone()),
         (protocol::DEADLINE_MS.into(), deadline.to_string()),
         (
             protocol::FUNCTION_ARN.into(),
             format!(
-                "arn:aws:lambda:{}:{}:function:{}",
+                "arn:aws:lambda:{}:{}:function:{}{arn_suffix}",
                 c.region, c.account_id, c.function_name
             ),
         ),
@@ -99,6 +115,7 @@ fn slot(c: &Settings, invoke: Invoke) -> Slot {
         invocation_id,
         payload: invoke.payload,
         headers,
+        version,
         answer_status: invoke.answer_status,
         drop_answer: invoke.drop_answer,
         queued_at,

@@ -4,14 +4,16 @@
 //! `runtime_port`; the Extensions API shares the port.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use crate::answer::Answer;
 use crate::conn::{Conn, Flow};
 use crate::error_type::recorded_error_type;
+use crate::freeze::{self, Freeze};
 use crate::init_error::InitErrorRecord;
 use crate::lifecycle;
 use crate::next_reply::NextReply;
+use crate::os;
 use crate::slot::Slot;
 use crate::state::{Queued, Shared, State};
 use crate::wire::RequestHead;
@@ -48,6 +50,9 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
         return conn.fail_read(e);
     }
     let concurrent = shared.settings.concurrency > 1;
+    // Everything the process wrote before it asked belongs to the invocation this call
+    // ends: read it before END is written (`output`).
+    shared.drain_output();
     let item = {
         let mut state = shared.lock();
         state.next_calls += 1;
@@ -65,6 +70,7 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
             None => {
                 state.parked_next += 1;
                 shared.notify();
+                let mut tried_freeze = false;
                 let item = loop {
                     if state.shutdown {
                         break None;
@@ -80,9 +86,15 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
                     {
                         break Some(item);
                     }
+                    if !tried_freeze && may_freeze(shared, &state) {
+                        tried_freeze = true;
+                        state = freeze(shared, state);
+                        continue;
+                    }
                     state = shared.wait_guard(state);
                 };
                 state.parked_next -= 1;
+                thaw(&mut state);
                 if let Some(Queued::Invocation(slot)) = &item {
                     lifecycle::deliver(shared, &mut state, slot);
                 }
@@ -122,6 +134,74 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
             Flow::KeepAlive,
         ),
         Some(Queued::Scripted(NextReply::Close)) => Ok(Flow::Close),
+    }
+}
+
+/// Whether the parked `/next` of a supervised process should freeze it: freezing is on,
+/// one invocation at a time, and nothing is left to do (no invocation in flight, none
+/// queued, no shutdown or stop coming).
+fn may_freeze(shared: &Shared, state: &State) -> bool {
+    let p = &state.process;
+    shared.settings.freeze
+        && shared.settings.concurrency == 1
+        && p.pid.is_some()
+        && !p.frozen
+        && p.exit.is_none()
+        && !p.stop_requested
+        && !p.restart_requested
+        && !state.shutdown
+        && state.in_flight.is_empty()
+        && !state
+            .queue
+            .iter()
+            .any(|q| matches!(q, Queued::Invocation(_)))
+}
+
+/// Freezes the supervised process: looks for work still running (without the lock), then,
+/// if nothing changed meanwhile, stops its process group and records the freeze, with a
+/// warning naming the invocation whose work was still running.
+fn freeze<'a>(shared: &'a Shared, state: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+    let (Some(pid), generation) = (state.process.pid, state.process.generation) else {
+        return state;
+    };
+    drop(state);
+    let busy = freeze::busy_threads(pid);
+    let mut state = shared.lock();
+    if state.process.generation != generation || !may_freeze(shared, &state) {
+        return state;
+    }
+    if os::stop_group(pid).is_err() {
+        return state;
+    }
+    let after = state
+        .recently_finished
+        .back()
+        .map(|slot| slot.request_id.clone());
+    if !busy.is_empty() {
+        let whose = after
+            .as_deref()
+            .map_or_else(|| "init".to_owned(), |id| format!("invocation {id}"));
+        shared.settings.reports.warn(&format!(
+            "work of {whose} was still running when the function called /next ({}): the function is frozen now, as Lambda freezes it, and that work resumes only when the next event arrives, inside that invocation (run with --no-freeze to let it run on)",
+            busy.join(", ")
+        ));
+    }
+    state.process.frozen = true;
+    state.process.last_freeze = Some(Freeze {
+        after,
+        busy_threads: busy,
+    });
+    shared.notify();
+    state
+}
+
+/// Thaws the supervised process before `/next` answers, if it is frozen.
+fn thaw(state: &mut State) {
+    if state.process.frozen
+        && let Some(pid) = state.process.pid
+    {
+        let _ = os::continue_group(pid);
+        state.process.frozen = false;
     }
 }
 
@@ -223,7 +303,15 @@ fn answer(
     });
     let body = match read {
         Ok(body) => body,
-        Err(e) => return conn.fail_read(e),
+        Err(e) => {
+            // A streamed response cut short (the runtime's connection broke, or its chunked
+            // framing did) is RAPID's `Runtime.TruncatedResponse`: the caller's stream must
+            // end in an error, and the event must not be handed out again.
+            if let Some(slot) = &live {
+                truncated(shared, slot, content_type.clone(), payload);
+            }
+            return conn.fail_read(e);
+        }
     };
     shared.update(|state| state.answer_posts += 1);
 
@@ -367,6 +455,38 @@ fn answer(
             conn.respond_error(other, error_type, message, Flow::KeepAlive)
         }
     }
+}
+
+/// Records a streamed answer that was cut short as `Runtime.TruncatedResponse`, with the
+/// bytes that arrived.
+fn truncated(shared: &Shared, slot: &Arc<Slot>, content_type: Option<String>, payload: Vec<u8>) {
+    let concurrent = shared.settings.concurrency > 1;
+    shared.update(|state| {
+        let answered = {
+            let mut progress = state.slot(slot);
+            if progress.answer.is_some() || progress.finished_at.is_some() {
+                true
+            } else {
+                progress.answer = Some(Answer {
+                    payload,
+                    content_type,
+                    function_error: Some("Runtime.TruncatedResponse".into()),
+                    error_type_header: None,
+                    error_cause: None,
+                    streamed: true,
+                    status: 202,
+                    headers: Vec::new(),
+                    trailers: Vec::new(),
+                    latency: slot.queued_at.elapsed(),
+                });
+                false
+            }
+        };
+        state.answer_posts += 1;
+        if !answered && concurrent {
+            lifecycle::runtime_done(shared, state, slot);
+        }
+    });
 }
 
 impl Kind {

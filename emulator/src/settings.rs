@@ -4,6 +4,8 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use coda_lambda::logging::LogFormat;
+
 /// The emulated function's settings, as the builder left them.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -27,6 +29,15 @@ pub(crate) struct Settings {
     pub(crate) concurrency: usize,
     /// Where START / END / REPORT lines are printed.
     pub(crate) reports: Reports,
+    /// `_HANDLER`, when set (else a `_HANDLER` of the host's environment passes through).
+    pub(crate) handler: Option<String>,
+    /// `AWS_LAMBDA_LOG_FORMAT`: also the format of the platform lines (text, or JSON
+    /// `platform.*` records).
+    pub(crate) log_format: LogFormat,
+    /// Whether a supervised function process is frozen (stopped) while it waits in `/next`.
+    pub(crate) freeze: bool,
+    /// Declared aliases and the version each points at, in declaration order.
+    pub(crate) aliases: Vec<(String, String)>,
 }
 
 impl Default for Settings {
@@ -42,7 +53,32 @@ impl Default for Settings {
             trace_ids: true,
             concurrency: 1,
             reports: Reports::Off,
+            handler: None,
+            log_format: LogFormat::Text,
+            freeze: false,
+            aliases: Vec::new(),
         }
+    }
+}
+
+impl Settings {
+    /// The version a qualifier names, as Lambda resolves it: `$LATEST`, the version the
+    /// function runs as, a version an alias points at, or an alias; `None` for anything else
+    /// (Lambda answers 404).
+    pub(crate) fn resolve_qualifier(&self, qualifier: &str) -> Option<&str> {
+        if qualifier == "$LATEST" {
+            return Some("$LATEST");
+        }
+        if qualifier == self.version {
+            return Some(&self.version);
+        }
+        if let Some((_, version)) = self.aliases.iter().find(|(alias, _)| alias == qualifier) {
+            return Some(version);
+        }
+        self.aliases
+            .iter()
+            .find(|(_, version)| version == qualifier)
+            .map(|(_, version)| version.as_str())
     }
 }
 
@@ -67,6 +103,14 @@ impl Reports {
     /// Whether the supervised function's own output is passed through to this process's.
     pub(crate) fn forwards_output(self) -> bool {
         self != Reports::Off
+    }
+
+    /// Prints a warning of the emulator's own (`coda: warning: …`) to standard error, when
+    /// reports are printed at all.
+    pub(crate) fn warn(self, text: &str) {
+        if self != Reports::Off {
+            let _ = writeln!(io::stderr().lock(), "coda: warning: {text}");
+        }
     }
 
     /// Prints `line` where these settings say (a closed stream is not an error here).

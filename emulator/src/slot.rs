@@ -22,6 +22,8 @@ pub(crate) struct Slot {
     pub(crate) payload: Vec<u8>,
     /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
+    /// The function version that runs it (START lines, `X-Amz-Executed-Version`).
+    pub(crate) version: String,
     /// A status to answer the runtime's post with instead of 202 (fault injection).
     pub(crate) answer_status: Option<u16>,
     /// Close the connection instead of answering the runtime's post (fault injection).
@@ -40,6 +42,8 @@ pub(crate) struct SlotSpec {
     pub(crate) payload: Vec<u8>,
     /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
+    /// The function version that runs it.
+    pub(crate) version: String,
     /// A status to answer the runtime's post with.
     pub(crate) answer_status: Option<u16>,
     /// Close the connection instead of answering the runtime's post.
@@ -60,6 +64,7 @@ impl Slot {
             deadline: spec.deadline,
             payload: spec.payload,
             headers: spec.headers,
+            version: spec.version,
             answer_status: spec.answer_status,
             drop_answer: spec.drop_answer,
             progress: Mutex::new(Progress::default()),

@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::extension::Extension;
+use crate::freeze::Freeze;
 use crate::init_error::InitErrorRecord;
 use crate::next_reply::NextReply;
 use crate::settings::Settings;
@@ -54,8 +55,17 @@ pub(crate) struct ProcessInfo {
     pub(crate) stop_requested: bool,
     /// How the last process ended, for messages.
     pub(crate) last_exit: Option<String>,
-    /// Output pipes of the current process still open (it has exited when both closed).
+    /// Output pipes of the current process still open.
     pub(crate) open_pipes: u8,
+    /// How the current process ended (`exit status: 1`) and whether it succeeded, once it
+    /// has.
+    pub(crate) exit: Option<(String, bool)>,
+    /// The largest memory sample of the current process's tree so far, in kB.
+    pub(crate) peak_kb: Option<u64>,
+    /// Whether the current process's group is stopped (frozen while it waits in `/next`).
+    pub(crate) frozen: bool,
+    /// The current process's last freeze.
+    pub(crate) last_freeze: Option<Freeze>,
 }
 
 /// Everything behind the global lock.
@@ -87,6 +97,9 @@ pub(crate) struct State {
     pub(crate) process: ProcessInfo,
     /// Set once: the emulator is shutting down.
     pub(crate) shutdown: bool,
+    /// Whether the warning about a runtime that polls fewer `/next` than the concurrency
+    /// allows has been printed.
+    pub(crate) warned_polls: bool,
 }
 
 impl State {
@@ -117,6 +130,16 @@ impl State {
     }
 }
 
+/// Output of the function process that can be read on demand: its pipes (`output`).
+/// Defined here so that the state can hold them without knowing how they are read.
+pub(crate) trait OutputSource: Send + Sync + std::fmt::Debug {
+    /// Reads what has been written so far and attributes it to invocations. Called without
+    /// the state lock held.
+    fn drain(&self, shared: &Shared);
+    /// Whether every writer has closed it.
+    fn closed(&self) -> bool;
+}
+
 /// State shared by the server threads and the caller's handles.
 #[derive(Debug)]
 pub(crate) struct Shared {
@@ -125,6 +148,8 @@ pub(crate) struct Shared {
     /// The emulated function's settings.
     pub(crate) settings: Settings,
     connections: Mutex<Vec<(u64, TcpStream)>>,
+    /// The function process's output pipes not yet closed.
+    outputs: Mutex<Vec<Arc<dyn OutputSource>>>,
 }
 
 impl Shared {
@@ -134,6 +159,27 @@ impl Shared {
             changed: Condvar::new(),
             settings,
             connections: Mutex::new(Vec::new()),
+            outputs: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Registers an output pipe, to be drained by [`Shared::drain_output`].
+    pub(crate) fn register_output(&self, output: Arc<dyn OutputSource>) {
+        let mut outputs = self.outputs.lock().unwrap_or_else(|e| e.into_inner());
+        outputs.retain(|o| !o.closed());
+        outputs.push(output);
+    }
+
+    /// Reads and attributes everything the function process has written so far (call it
+    /// without the state lock, before ending an invocation).
+    pub(crate) fn drain_output(&self) {
+        let outputs: Vec<Arc<dyn OutputSource>> = self
+            .outputs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for output in outputs {
+            output.drain(self);
         }
     }
 
@@ -178,6 +224,32 @@ impl Shared {
                         .0
                 }
                 None => self.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+            };
+        }
+    }
+
+    /// Waits until `ready` returns `Some` or `limit` passes, also after shutdown (for the
+    /// supervisor, which still has a process to see out).
+    pub(crate) fn wait_through_shutdown<T>(
+        &self,
+        limit: Duration,
+        mut ready: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<T, WaitError> {
+        let end = Instant::now().checked_add(limit);
+        let mut state = self.lock();
+        loop {
+            if let Some(value) = ready(&mut state) {
+                return Ok(value);
+            }
+            state = match end {
+                Some(end) => {
+                    let left = end.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(WaitError::TimedOut);
+                    }
+                    self.wait_guard_timeout(state, left)
+                }
+                None => self.wait_guard(state),
             };
         }
     }

@@ -264,27 +264,74 @@ impl ChunkDecoder {
     }
 }
 
-/// The reason phrase of the statuses the emulator sends.
+/// The reason phrase of `status`: the IANA HTTP status code registry's (RFC 9110 §15 and the
+/// RFCs it cites, plus 418 from RFC 2324), or an empty phrase for a code it does not name,
+/// which HTTP/1.1 allows (RFC 9112 §4: `reason-phrase` may be empty).
 pub(crate) fn reason(status: u16) -> &'static str {
     match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        102 => "Processing",
+        103 => "Early Hints",
         200 => "OK",
+        201 => "Created",
         202 => "Accepted",
+        203 => "Non-Authoritative Information",
         204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        207 => "Multi-Status",
+        208 => "Already Reported",
+        226 => "IM Used",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        305 => "Use Proxy",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
         408 => "Request Timeout",
+        409 => "Conflict",
         410 => "Gone",
-        413 => "Payload Too Large",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        418 => "I'm a teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        423 => "Locked",
+        424 => "Failed Dependency",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
         500 => "Internal Server Error",
         501 => "Not Implemented",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
-        _ => "Status",
+        505 => "HTTP Version Not Supported",
+        506 => "Variant Also Negotiates",
+        507 => "Insufficient Storage",
+        508 => "Loop Detected",
+        510 => "Not Extended",
+        511 => "Network Authentication Required",
+        _ => "",
     }
 }
 
@@ -463,6 +510,17 @@ mod tests {
         assert!(bad.decode(b"zz\r\n", &mut Vec::new()).is_err());
         let mut bad = ChunkDecoder::default();
         assert!(bad.decode(b"1\r\nab", &mut Vec::new()).is_err());
+    }
+
+    /// Every registered code has its phrase; an unregistered one an empty phrase, never a
+    /// made-up word.
+    #[test]
+    fn reason_phrases() {
+        assert_eq!(reason(201), "Created");
+        assert_eq!(reason(418), "I'm a teapot");
+        assert_eq!(reason(451), "Unavailable For Legal Reasons");
+        assert_eq!(reason(299), "");
+        assert_eq!(reason(599), "");
     }
 
     /// Header names must be tokens; values must not split the response.

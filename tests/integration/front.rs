@@ -310,9 +310,10 @@ fn oversize_payloads_are_413() {
     served.shutdown();
 }
 
-/// `X-Amz-Client-Context` (base64 JSON), `X-Amz-Tenant-Id`, `X-Amzn-Trace-Id` and
-/// `Content-Type` reach the handler's `Context`; a client context that is not base64 is a
-/// 400.
+/// `X-Amz-Client-Context` (base64 JSON), `X-Amz-Tenant-Id` and `X-Amzn-Trace-Id` reach the
+/// handler's `Context`; the caller's `Content-Type` does not: an Invoke API event reaches the
+/// runtime as `application/json`, as on Lambda (`docs/runtime-api.md` §8.3). A client
+/// context that is not base64 is a 400.
 #[test]
 fn caller_headers_reach_the_context() {
     let served = serve_front(invoked);
@@ -337,7 +338,7 @@ fn caller_headers_reach_the_context() {
             "client_context": client_context,
             "tenant": "tenant-a",
             "trace": trace,
-            "content_type": "application/json; charset=utf-8",
+            "content_type": "application/json",
         })
     );
     let mut bad = agent
@@ -830,5 +831,285 @@ fn malformed_requests_get_json_errors() {
     );
     let error: Value = serde_json::from_slice(&body).unwrap();
     assert!(error["message"].is_string(), "{error}");
+    served.shutdown();
+}
+
+/// Issue 15 row 6: qualifiers and aliases. With version 3 declared and alias `prod` for it,
+/// the Invoke API accepts `$LATEST`, `3` and `prod` (in the name or as `?Qualifier=`), runs
+/// the function as the version they name (`X-Amz-Executed-Version`, the START line), and
+/// hands the runtime the invoked ARN with the qualifier the caller used, so a handler can
+/// read its stage from the alias; a version or alias that does not exist is a 404
+/// `ResourceNotFoundException` naming the qualified ARN, as on Lambda; streaming invokes too.
+#[test]
+fn qualifiers_and_aliases() {
+    // Named `orders`: with the default name `function`, `function:prod` is the partial ARN
+    // of a function named `prod`, as Lambda's FunctionName pattern reads it.
+    let served = serve_with(
+        Emulator::builder()
+            .function_name("orders")
+            .front(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .version("3")
+            .alias("prod", "3")
+            .alias("canary", "$LATEST"),
+        |r| r,
+        |_: Value, ctx: &mut Context| {
+            Ok::<_, Diagnostic>(json!({ "arn": ctx.invoked_function_arn() }))
+        },
+    );
+    let agent = agent();
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:orders";
+    for (path, version, invoked) in [
+        ("orders", "3", arn.to_owned()),
+        ("orders:prod", "3", format!("{arn}:prod")),
+        ("orders?Qualifier=prod", "3", format!("{arn}:prod")),
+        ("orders:3", "3", format!("{arn}:3")),
+        ("orders:$LATEST", "$LATEST", format!("{arn}:$LATEST")),
+        (
+            "orders?Qualifier=%24LATEST",
+            "$LATEST",
+            format!("{arn}:$LATEST"),
+        ),
+        ("orders:canary", "$LATEST", format!("{arn}:canary")),
+        (
+            "arn%3Aaws%3Alambda%3Aus-east-1%3A123456789012%3Afunction%3Aorders%3Aprod",
+            "3",
+            format!("{arn}:prod"),
+        ),
+    ] {
+        let (name, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut url = invoke_url(&served, name);
+        if !query.is_empty() {
+            url = format!("{url}?{query}");
+        }
+        let mut response = agent.post(&url).send("{}").unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            header(&response, "x-amz-executed-version").as_deref(),
+            Some(version),
+            "{path}"
+        );
+        assert_eq!(
+            json_body(&mut response),
+            json!({ "arn": invoked }),
+            "{path}"
+        );
+        served.report();
+    }
+    for missing in ["orders:staging", "orders:7"] {
+        let mut response = agent.post(invoke_url(&served, missing)).send("{}").unwrap();
+        assert_eq!(response.status(), 404, "{missing}");
+        assert_eq!(
+            header(&response, "x-amzn-errortype").as_deref(),
+            Some("ResourceNotFoundException")
+        );
+        let qualifier = missing.split(':').nth(1).unwrap();
+        assert_eq!(
+            json_body(&mut response)["message"],
+            format!("Function not found: {arn}:{qualifier}")
+        );
+    }
+    let mut streamed = agent
+        .post(format!("{}?Qualifier=prod", stream_url(&served, "orders")))
+        .send("{}")
+        .unwrap();
+    assert_eq!(streamed.status(), 200);
+    assert_eq!(
+        header(&streamed, "x-amz-executed-version").as_deref(),
+        Some("3")
+    );
+    let (bytes, _) = split_events(&decode_event_stream(&body(&mut streamed)));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&bytes).unwrap(),
+        json!({ "arn": format!("{arn}:prod") })
+    );
+    served.shutdown();
+}
+
+/// The START lines of invocations name the version they ran as.
+#[test]
+fn start_lines_name_the_executed_version() {
+    let emulator = Emulator::builder()
+        .front(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .alias("live", "5")
+        .start()
+        .unwrap();
+    let runtime = coda_lambda::Runtime::new(emulator.config()).publish_trace_id(false);
+    std::thread::spawn(move || runtime.run(|v: Value, _: &mut Context| Ok::<_, Diagnostic>(v)));
+    let front = emulator.front_addr().unwrap();
+    let response = agent()
+        .post(format!(
+            "http://{front}/2015-03-31/functions/function/invocations?Qualifier=live"
+        ))
+        .send("{}")
+        .unwrap();
+    assert_eq!(
+        header(&response, "x-amz-executed-version").as_deref(),
+        Some("5")
+    );
+    emulator.wait_parked(LIMIT).unwrap();
+}
+
+/// Issue 15 row 11: the Function URL front sends the registered reason phrase of any status
+/// the function chooses (`201 Created`, `418 I'm a teapot`), and an empty one for a code no
+/// registry names, never a made-up word.
+#[test]
+fn function_url_reason_phrases() {
+    let served = serve_front(|event: Value, _: &mut Context| {
+        let status: u16 = event["rawPath"].as_str().unwrap_or("/200")[1..]
+            .parse()
+            .unwrap_or(200);
+        Ok::<_, Diagnostic>(json!({"statusCode": status, "body": "x"}))
+    });
+    for (path, line) in [
+        ("/201", "HTTP/1.1 201 Created"),
+        ("/418", "HTTP/1.1 418 I'm a teapot"),
+        ("/451", "HTTP/1.1 451 Unavailable For Legal Reasons"),
+        ("/299", "HTTP/1.1 299 "),
+    ] {
+        let (head, _) = raw_exchange(
+            &served,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(head.lines().next().unwrap(), line, "{path}");
+    }
+    served.shutdown();
+}
+
+/// Reads a `/next` answer on `stream` (a raw runtime): its request id.
+fn raw_next(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    // The head, then a body of Content-Length bytes.
+    while !raw.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    head.lines()
+        .find_map(|l| l.strip_prefix("lambda-runtime-aws-request-id: "))
+        .expect("a request id")
+        .trim()
+        .to_owned()
+}
+
+/// Issue 15 row 11: a streamed Function URL response whose runtime connection breaks
+/// mid-stream (as a runtime that aborts its chunked body does) ends so that the client can
+/// tell: the raw bytes the client reads are the head, the chunk that arrived, and then the
+/// connection closes — no terminating `0\r\n\r\n` chunk. The invocation is answered as
+/// `Runtime.TruncatedResponse` and is not handed out again: the runtime's next `/next`
+/// waits for a new event.
+#[test]
+fn a_stream_cut_short_never_ends_cleanly() {
+    let emulator = Emulator::builder()
+        .front(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .start()
+        .unwrap();
+    let runtime_api = emulator.addr();
+    let front = emulator.front_addr().unwrap();
+    let runtime = std::thread::spawn(move || {
+        let mut next = TcpStream::connect(runtime_api).unwrap();
+        let id = raw_next(&mut next);
+        let mut post = TcpStream::connect(runtime_api).unwrap();
+        post.write_all(
+            format!(
+                "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: x\r\n\
+                 Lambda-Runtime-Function-Response-Mode: streaming\r\n\
+                 Content-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        // The runtime dies mid-stream: the connection closes without the last chunk.
+        drop(post);
+        next
+    });
+    let mut client = TcpStream::connect(front).unwrap();
+    client.set_read_timeout(Some(LIMIT)).unwrap();
+    client
+        .write_all(b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    client
+        .read_to_end(&mut raw)
+        .expect("the server closes the connection");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+    assert!(
+        text.contains("transfer-encoding: chunked\r\n")
+            || text.contains("Transfer-Encoding: chunked\r\n"),
+        "{text:?}"
+    );
+    assert!(
+        text.ends_with("\r\n\r\n5\r\nhello\r\n"),
+        "cut after the chunk: {text:?}"
+    );
+    assert!(!text.contains("0\r\n\r\n"), "no last chunk: {text:?}");
+    // The same runtime connection asks again: the truncated invocation is not handed out
+    // twice, so the call parks.
+    let mut next = runtime.join().unwrap();
+    next.write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    emulator
+        .wait_parked(LIMIT)
+        .expect("the next /next waits for a new event");
+}
+
+/// Issue 15 row 11: in Managed Instances mode (`--concurrency 4`) with a runtime that polls
+/// `/next` once (Coda's, which is sequential), a second concurrent caller is turned away with
+/// 429 whose message says what happened: the concurrency allowed, the one `/next` out, and
+/// how to have invocations queue instead.
+#[test]
+fn a_429_says_the_runtime_polls_once() {
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (started_tx, started_rx) = mpsc::channel::<()>();
+    let release = Arc::new(Mutex::new(release_rx));
+    let started = Arc::new(Mutex::new(started_tx));
+    let served = serve_with(
+        Emulator::builder()
+            .concurrency(4)
+            .front(SocketAddr::from(([127, 0, 0, 1], 0))),
+        |r| r,
+        move |_: Value, _: &mut Context| {
+            let _ = started.lock().unwrap().send(());
+            let _ = release.lock().unwrap().recv_timeout(LIMIT);
+            Ok::<_, Diagnostic>(json!("done"))
+        },
+    );
+    served.emulator.wait_parked(LIMIT).unwrap();
+    let url = invoke_url(&served, "function");
+    let first = std::thread::spawn({
+        let url = url.clone();
+        move || agent().post(&url).send("{}").unwrap().status()
+    });
+    // The first invocation holds the runtime's one `/next`.
+    started_rx
+        .recv_timeout(LIMIT)
+        .expect("the first invocation runs");
+    let mut second = agent().post(&url).send("{}").unwrap();
+    assert_eq!(second.status(), 429);
+    let message = json_body(&mut second)["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    release_tx.send(()).unwrap();
+    assert_eq!(first.join().unwrap(), 200);
+    for part in [
+        "allows 4 invocations at once",
+        "only 1 /next call(s) out",
+        "a runtime that polls /next once serves one invocation at a time",
+        "without --concurrency",
+    ] {
+        assert!(message.contains(part), "{part:?} in {message}");
+    }
     served.shutdown();
 }

@@ -28,6 +28,9 @@ mod process;
 mod python;
 /// Deferred work that does not go well: retries, hand-offs, carry-over, the detached bound.
 mod resilience;
+/// The supervised function process as a Lambda sandbox: environment, handler, process-tree
+/// memory, init retries, log order, JSON platform records, the freeze (issue 15).
+mod sandbox;
 /// Graceful shutdown and internal extensions.
 mod shutdown;
 /// The Runtime API status policy: every row of §3.3 / §2.4 and the transport failures.

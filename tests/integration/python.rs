@@ -363,3 +363,119 @@ fn missing_handler_module_is_an_init_error() {
     assert_eq!(error["errorType"], "Runtime.ImportModuleError", "{error}");
     assert_eq!(emulator.next_calls(), 0);
 }
+
+/// The echo handler under awslambdaric with the invoke front on a free port.
+fn echo_with_front() -> Echo {
+    Echo::start(Emulator::builder().front(std::net::SocketAddr::from(([127, 0, 0, 1], 0))))
+}
+
+/// A raw HTTP/1.1 POST to the front's Invoke API: status, lowercase headers, body.
+fn post_invoke(
+    echo: &Echo,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{Read, Write};
+    let front = echo.emulator.front_addr().expect("a front");
+    let mut stream = std::net::TcpStream::connect(front).unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    let mut request = format!(
+        "POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: {front}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(content_type) = content_type {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a head");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_owned()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+/// The value of header `name` (lowercase).
+fn header_of<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Issue 15 row 1: the caller's `Content-Type` does not reach `/next`. curl's default
+/// (`application/x-www-form-urlencoded`) made awslambdaric hand the handler a string, so a
+/// handler that raises on `{"fail": …}` answered 200 with the event echoed; now the event
+/// arrives as `application/json`, is a dict, the handler raises, and the caller gets
+/// `X-Amz-Function-Error: Unhandled` with the error, as on Lambda.
+#[test]
+fn invoke_api_events_are_json_whatever_the_caller_sent() {
+    let echo = echo_with_front();
+    for content_type in [
+        Some("application/x-www-form-urlencoded"),
+        Some("text/plain"),
+        None,
+    ] {
+        let (status, headers, body) = post_invoke(&echo, content_type, br#"{"fail":"boom"}"#);
+        assert_eq!(status, 200, "{content_type:?}");
+        assert_eq!(
+            header_of(&headers, "x-amz-function-error"),
+            Some("Unhandled"),
+            "{content_type:?}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let error: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(error["errorType"], "EchoFailure", "{error}");
+        assert_eq!(error["errorMessage"], "boom", "{error}");
+    }
+}
+
+/// Issue 15 row 2: a payload that is not JSON is refused by the Invoke API with Lambda's 400
+/// `InvalidRequestContentException` (in the `x-amzn-ErrorType` header and the body SDKs
+/// parse), and never reaches the function; an empty payload is the event `{}`, as on Lambda.
+/// (Raw events stay possible through `Emulator::invoke`: `raw_bytes_round_trip_unchanged`.)
+#[test]
+fn invoke_api_refuses_payloads_that_are_not_json() {
+    let echo = echo_with_front();
+    let calls = echo.emulator.next_calls();
+    for payload in [&b"hello"[..], b"{\"a\":", b"\xff\xfe"] {
+        let (status, headers, body) = post_invoke(&echo, Some("application/octet-stream"), payload);
+        assert_eq!(status, 400, "{payload:?}");
+        assert_eq!(
+            header_of(&headers, "x-amzn-errortype"),
+            Some("InvalidRequestContentException")
+        );
+        let error: Value = serde_json::from_slice(&body).unwrap();
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("Could not parse request body into json")),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        echo.emulator.next_calls(),
+        calls,
+        "nothing reached the function"
+    );
+    let (status, _, body) = post_invoke(&echo, None, b"");
+    assert_eq!(status, 200);
+    assert_eq!(body, b"{}", "an empty payload is the event {{}}");
+}

@@ -19,6 +19,11 @@
 //!   event `{"hog": true}` reserves all the address space the limit leaves but 1 MiB, so no
 //!   thread can be started; `{"hog": false}` releases it. Every event registers one deferred
 //!   closure that logs `deferred work ran`.
+//! - `environ`: returns the whole process environment as a JSON object.
+//! - `deferred-log`: returns the event; a deferred closure then logs `deferred line`, the last
+//!   line the process writes before it asks for its next event.
+//! - `leak`: returns `{"pid"}`; with `"spin": true` it first starts a thread that is never
+//!   joined and spins forever (work that leaks past `/next`).
 
 use coda_lambda::{Context, Diagnostic};
 use serde_json::{Value, json};
@@ -101,6 +106,35 @@ fn main() {
                 }
                 ctx.after(|_| log::info!("deferred work ran"));
                 Ok::<_, Diagnostic>(json!({"vm_kb": vm_size_kb()}))
+            })
+        }),
+        "environ" => coda_lambda::start(|| {
+            Ok(|_: Value, _: &mut Context| {
+                let env: serde_json::Map<String, Value> = std::env::vars()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                Ok(Value::Object(env))
+            })
+        }),
+        "deferred-log" => coda_lambda::start(|| {
+            Ok(|event: Value, _: &mut Context| {
+                Ok(coda_lambda::Reply::new(event).after(|_| log::info!("deferred line")))
+            })
+        }),
+        "leak" => coda_lambda::start(|| {
+            Ok(|event: Value, _: &mut Context| {
+                if event["spin"] == true {
+                    std::thread::Builder::new()
+                        .name("leaked-spin".into())
+                        .spawn(|| {
+                            let mut n: u64 = 0;
+                            loop {
+                                n = std::hint::black_box(n.wrapping_add(1));
+                            }
+                        })
+                        .map_err(|e| Diagnostic::new("Function.Spawn", e.to_string()))?;
+                }
+                Ok(json!({"pid": std::process::id()}))
             })
         }),
         _ => coda_lambda::start(|| Ok(echo)),
