@@ -18,7 +18,7 @@ usage:
   coda run [--port P] [--timeout S] [--memory MB] [--concurrency N] [--name NAME]
            [--handler H] [--env K=V]... [--pass-env NAME]... [--log-format text|json]
            [--function-version V] [--alias NAME[=VERSION]]... [--no-freeze]
-           [--invoke JSON] -- <command...>
+           [--idle-timeout S] [--invoke JSON] -- <command...>
       Start the Lambda emulator and run <command> as the function, with
       Lambda's environment and nothing else from this shell unless passed
       with --pass-env (a name, or a prefix and `*`) or set with --env.
@@ -29,7 +29,11 @@ usage:
       or a crash, and frozen while it waits for an event, as on Lambda
       (--no-freeze: not). --handler sets _HANDLER (else this shell's
       _HANDLER passes). --alias declares an alias (of --function-version,
-      or of VERSION) that callers may name as a qualifier. With --invoke,
+      or of VERSION) that callers may name as a qualifier. Ctrl-C, SIGTERM,
+      and --idle-timeout S seconds without an invocation shut the function
+      down as Lambda does: SIGTERM when it registered an extension (its
+      shutdown hooks run), SIGKILL 500 ms later or at once without one; after
+      an idle shutdown the next invocation starts it again. With --invoke,
       send that one event, print the answer as soon as it is posted, wait
       for the invocation to end, and exit. Write `--` before the command.
   coda invoke [--data JSON | --data-file F] [--name NAME] [--qualifier Q]
@@ -95,6 +99,9 @@ pub struct RunArgs {
     pub aliases: Vec<(String, Option<String>)>,
     /// Whether the function is frozen while it waits for an event.
     pub freeze: bool,
+    /// How long the function may be idle before it is shut down as Lambda retires an idle
+    /// sandbox (`None`: never).
+    pub idle_timeout: Option<std::time::Duration>,
     /// One event to send, then exit.
     pub invoke: Option<String>,
     /// The command that runs the function.
@@ -336,6 +343,7 @@ const RUN_FLAGS: &[&str] = &[
     "-p",
     "--timeout",
     "-t",
+    "--idle-timeout",
     "--memory",
     "-m",
     "--concurrency",
@@ -375,6 +383,7 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
     let mut run = RunArgs {
         port: None,
         timeout: std::time::Duration::from_secs(3),
+        idle_timeout: None,
         memory_mb: 128,
         concurrency: 1,
         name: "function".into(),
@@ -415,6 +424,13 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
                             ));
                         }
                         run.timeout = std::time::Duration::from_secs_f64(seconds);
+                    }
+                    "--idle-timeout" => {
+                        let seconds: f64 = number(&flag, value)?;
+                        if !(seconds > 0.0 && seconds.is_finite()) {
+                            return Err(UsageError::new("`--idle-timeout` is in seconds, above 0"));
+                        }
+                        run.idle_timeout = Some(std::time::Duration::from_secs_f64(seconds));
                     }
                     "--memory" | "-m" => {
                         run.memory_mb = number(&flag, value)?;

@@ -6,11 +6,15 @@
 //! closing line shows how much later the invocation ended — the time deferred work took
 //! without the caller waiting for it.
 //!
-//! The function ends with `coda`, whatever ends `coda`: `SIGINT`, `SIGTERM` and `SIGHUP` are
-//! taken by a thread of their own, which terminates the function's process group (`SIGTERM`,
-//! then `SIGKILL` after [`STOP_GRACE`]) and exits with the signal's status; and the function
-//! is started through `coda __launch` ([`crate::launch`]), which makes the kernel kill it
-//! when `coda` dies, even of `SIGKILL`.
+//! The function ends with `coda`, whatever ends `coda`, and it is shut down as Lambda shuts a
+//! sandbox down (`Supervisor::retire`): `SIGTERM` to a function that registered an extension
+//! (its shutdown hooks run), `SIGKILL` after [`SHUTDOWN_BUDGET`] — or at once, without an
+//! extension, since Lambda sends no `SIGTERM` then. `SIGINT`, `SIGTERM` and `SIGHUP` are taken
+//! by a thread of their own, which does that and exits with the signal's status; `--invoke`
+//! does it once the invocation has ended; `--idle-timeout` does it when the function has
+//! been idle that long, and the next invocation starts it again. The function is started
+//! through `coda __launch` ([`crate::launch`]), which makes the kernel kill it when `coda`
+//! dies, even of `SIGKILL`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -19,7 +23,7 @@ use std::time::Duration;
 
 use coda_emulator::os;
 use coda_emulator::{
-    Emulator, FunctionCommand, Invoke, LogFormat, ReadyError, Reports, Supervisor,
+    Emulator, FunctionCommand, Invoke, LogFormat, ReadyError, Reports, Retirement, Supervisor,
 };
 
 use crate::cli::RunArgs;
@@ -28,8 +32,9 @@ use crate::error::RunError;
 /// The front port when none is given.
 pub const DEFAULT_PORT: u16 = 9000;
 
-/// How long a terminated function has to exit before it is killed.
-const STOP_GRACE: Duration = Duration::from_millis(500);
+/// The shutdown phase Lambda gives a function with internal extensions (`docs/runtime-api.md`
+/// §7.4): from `SIGTERM` to `SIGKILL`.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(500);
 
 /// Runs `coda run`. Returns `Ok(true)` when the one `--invoke` invocation failed (exit 1).
 pub fn run(args: &RunArgs) -> Result<bool, RunError> {
@@ -75,6 +80,9 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
             .map_err(RunError::Supervise)?,
     );
     handle_signals(supervisor.clone()).map_err(RunError::Signals)?;
+    if let Some(idle) = args.idle_timeout {
+        retire_when_idle(supervisor.clone(), idle).map_err(RunError::Signals)?;
+    }
 
     match supervisor.wait_ready(Duration::MAX) {
         Ok(init) => say(format_args!("function ready, init took {:.1} ms", ms(init))),
@@ -115,7 +123,7 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         ms(finished.finished_after),
         ms(finished.finished_after.saturating_sub(answered))
     ));
-    supervisor.terminate(STOP_GRACE);
+    report_retirement(supervisor.terminate(SHUTDOWN_BUDGET));
     Ok(answer.function_error.is_some())
 }
 
@@ -172,12 +180,50 @@ fn handle_signals(supervisor: Arc<Supervisor>) -> std::io::Result<()> {
             let Ok(signal) = os::wait_for_termination() else {
                 return;
             };
-            say(format_args!("{}: stopping the function", signal.name()));
-            supervisor.terminate(STOP_GRACE);
+            say(format_args!(
+                "{}: shutting the function down",
+                signal.name()
+            ));
+            report_retirement(supervisor.terminate(SHUTDOWN_BUDGET));
             let _ = std::io::stdout().flush();
             std::process::exit(i32::from(signal.exit_status()));
         })
         .map(drop)
+}
+
+/// Starts the thread that shuts the function down, as Lambda retires an idle sandbox, each
+/// time it has been idle for `idle`; the next invocation starts it again.
+fn retire_when_idle(supervisor: Arc<Supervisor>, idle: Duration) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("coda-idle".into())
+        .spawn(move || {
+            while supervisor.wait_idle(idle) {
+                say(format_args!(
+                    "idle for {:.1} s: shutting the function down (the next invocation starts it again)",
+                    idle.as_secs_f64()
+                ));
+                report_retirement(supervisor.retire(SHUTDOWN_BUDGET));
+            }
+        })
+        .map(drop)
+}
+
+/// One line on how the shutdown went.
+fn report_retirement(retirement: Retirement) {
+    match retirement {
+        Retirement::Exited { after } => say(format_args!(
+            "the function exited {:.1} ms after SIGTERM",
+            ms(after)
+        )),
+        Retirement::Killed { after_term: true } => say(format_args!(
+            "the function did not exit within {} ms of SIGTERM: killed",
+            SHUTDOWN_BUDGET.as_millis()
+        )),
+        Retirement::Killed { after_term: false } => say(format_args!(
+            "the function registered no extension: killed without SIGTERM, as Lambda does"
+        )),
+        _ => {}
+    }
 }
 
 /// The lines that say how to invoke the function served at `front`, with the options the

@@ -33,11 +33,17 @@ fn coda() -> Command {
 /// The `hello` example's executable, built once for all tests.
 fn hello() -> &'static Path {
     static HELLO: OnceLock<PathBuf> = OnceLock::new();
-    HELLO.get_or_init(build_hello)
+    HELLO.get_or_init(|| build_example("hello"))
 }
 
-/// Runs `cargo build -p coda-examples --bin hello` and returns the executable cargo reports.
-fn build_hello() -> PathBuf {
+/// The `shutdown` example's executable (a shutdown hook that logs `shutdown hook ran`).
+fn shutdown_example() -> &'static Path {
+    static SHUTDOWN: OnceLock<PathBuf> = OnceLock::new();
+    SHUTDOWN.get_or_init(|| build_example("shutdown"))
+}
+
+/// Runs `cargo build -p coda-examples --bin <name>` and returns the executable cargo reports.
+fn build_example(name: &str) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -46,7 +52,7 @@ fn build_hello() -> PathBuf {
             "-p",
             "coda-examples",
             "--bin",
-            "hello",
+            name,
             "--message-format=json",
         ])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
@@ -54,17 +60,17 @@ fn build_hello() -> PathBuf {
     assert_eq!(
         built.code,
         Some(0),
-        "building the hello example failed:\n{}",
+        "building the {name} example failed:\n{}",
         built.stderr
     );
     built
         .stdout
         .lines()
         .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
-        .filter(|line| line.contains(r#""name":"hello""#))
+        .filter(|line| line.contains(&format!(r#""name":"{name}""#)))
         .find_map(|line| json_string(line, "executable"))
         .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("cargo reported no hello executable:\n{}", built.stdout))
+        .unwrap_or_else(|| panic!("cargo reported no {name} executable:\n{}", built.stdout))
 }
 
 /// The string value of `"key":"..."` in one line of cargo's JSON output (paths only need the
@@ -787,7 +793,7 @@ fn a_termination_signal_to_run_ends_the_function() {
         let said = server.wait_line("the signal line", |l| {
             l.starts_with("coda: SIG").then(|| l.to_owned())
         });
-        assert_eq!(said, format!("coda: SIG{name}: stopping the function"));
+        assert_eq!(said, format!("coda: SIG{name}: shutting the function down"));
         assert!(TcpStream::connect(front).is_err(), "the port closed");
     }
 }
@@ -1144,13 +1150,11 @@ fn run_warns_about_work_that_outlives_its_invocation() {
     assert_eq!(again.stdout.trim_end(), r#"{"again": 1}"#, "{again:#?}");
 }
 
-/// Issue 15 row 5: the SIGTERM `coda run` forwards reaches the function, which can act on it
-/// (a graceful shutdown): the function here is a shell that traps SIGTERM and writes a file
-/// from its handler. (`coda` blocks the termination signals for its own signal thread; were
-/// the function to inherit that mask, the trap would never run and only the SIGKILL after
-/// the grace would end it.)
+/// Issue 10: Lambda sends SIGTERM only to a function that registered an extension; one that
+/// did not is killed at once. A function that would handle SIGTERM (a shell trap) but
+/// registered no extension never sees it, and `coda` says why.
 #[test]
-fn the_function_can_handle_the_forwarded_sigterm() {
+fn a_function_without_an_extension_is_killed_without_sigterm() {
     let file = std::env::temp_dir().join(format!("coda-cli-{}-trap", std::process::id()));
     let _ = std::fs::remove_file(&file);
     let script: &OsStr = r#"trap 'echo handled > "$1"; exit 0' TERM; "$0" & wait"#.as_ref();
@@ -1165,11 +1169,55 @@ fn the_function_can_handle_the_forwarded_sigterm() {
     signal(server.child.id(), "TERM");
     let exited = server.child.wait().expect("reap coda run");
     assert_eq!(exited.code(), Some(143), "{exited}");
-    let written = std::fs::read_to_string(&file).unwrap_or_default();
-    let _ = std::fs::remove_file(&file);
-    assert_eq!(
-        written.trim(),
-        "handled",
-        "the function's SIGTERM handler ran"
+    server.wait_line("the kill line", |l| {
+        l.contains("registered no extension: killed without SIGTERM")
+            .then_some(())
+    });
+    assert!(!file.exists(), "the function got no SIGTERM");
+}
+
+/// Issue 10: a function with a shutdown hook (it registered a do-nothing extension) gets
+/// SIGTERM when `coda run` is stopped, its hook's line shows, it exits within the budget, and
+/// `coda` says so.
+#[test]
+fn a_function_with_a_shutdown_hook_gets_sigterm() {
+    let mut server = Server::start(&[shutdown_example().as_os_str()]);
+    let front = server.ready();
+    let answered = invoke(front, &[]);
+    assert_eq!(answered.code, Some(0), "{answered:#?}");
+    signal(server.child.id(), "TERM");
+    let exited = server.child.wait().expect("reap coda run");
+    assert_eq!(exited.code(), Some(143), "{exited}");
+    server.wait_line("the hook's line", |l| {
+        l.contains("shutdown hook ran").then_some(())
+    });
+    server.wait_line("the exit line", |l| {
+        l.contains("the function exited").then_some(())
+    });
+}
+
+/// Issue 10: `--idle-timeout` shuts an idle function down as Lambda retires an idle sandbox
+/// (its hook runs), and the next invocation starts it again (a cold start).
+#[test]
+fn an_idle_function_is_shut_down_and_started_again() {
+    let coda = coda();
+    let mut server = Server::start_full(
+        coda,
+        &["--idle-timeout", "0.3"],
+        &[shutdown_example().as_os_str()],
+        &[],
+    );
+    let front = server.ready();
+    server.wait_line("the idle line", |l| {
+        l.starts_with("coda: idle for 0.3 s").then_some(())
+    });
+    server.wait_line("the hook's line", |l| {
+        l.contains("shutdown hook ran").then_some(())
+    });
+    let answered = invoke(front, &["--tail"]);
+    assert_eq!(answered.code, Some(0), "{answered:#?}");
+    assert!(
+        answered.stderr.contains("Init Duration"),
+        "a new process, a cold start: {answered:#?}"
     );
 }

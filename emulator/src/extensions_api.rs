@@ -77,13 +77,15 @@ pub(crate) fn register(
         Full,
     }
     let outcome = shared.update(|state| {
-        if state.next_calls > 0 {
+        // The init phase of the current process: before its runtime's first `/next`.
+        if state.process.initialized_at.is_some() {
             return Outcome::Closed;
         }
         if state.extensions.len() >= MAX_EXTENSIONS {
             return Outcome::Full;
         }
-        let id = state.extensions.len() as u64 + 1;
+        state.next_extension_id += 1;
+        let id = state.next_extension_id;
         log::debug!("emulator: extension {name:?} registered for {events:?}");
         let identifier = crate::ids::request_id();
         state.extensions.push(Extension {
@@ -158,8 +160,11 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
     lifecycle::extension_done(shared, &mut state, id);
     shared.notify();
     let event = loop {
-        let extension = state.extensions.iter_mut().find(|e| e.id == id);
-        if let Some(event) = extension.and_then(|e| e.events.pop_front()) {
+        let Some(extension) = state.extensions.iter_mut().find(|e| e.id == id) else {
+            // Its process is gone (the registry is the current process's): nothing will come.
+            break None;
+        };
+        if let Some(event) = extension.events.pop_front() {
             break Some(event);
         }
         if state.shutdown {

@@ -110,7 +110,7 @@ pub use init_error::InitErrorRecord;
 pub use invoke::Invoke;
 pub use next_reply::NextReply;
 pub use pending::{Finished, PendingInvocation, StreamRead};
-pub use process::Supervisor;
+pub use process::{Retirement, Supervisor};
 pub use ready_error::ReadyError;
 pub use settings::Reports;
 pub use wait_error::WaitError;

@@ -45,6 +45,7 @@ pub(crate) fn synthetic_answer(slot: &Slot, error_type: &str, message: &str) -> 
 /// Hands `slot` to the runtime: START line, INVOKE events for extensions, cold-start facts.
 pub(crate) fn deliver(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
     let now = Instant::now();
+    state.last_activity = Some(now);
     let init_duration = match (
         state.process.cold_pending,
         state.process.started_at,
@@ -109,6 +110,7 @@ pub(crate) fn extension_done(shared: &Shared, state: &mut State, id: u64) {
 /// Ends `slot`: END and REPORT lines, out of the in-flight list.
 pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, ending: Ending) {
     let now = Instant::now();
+    state.last_activity = Some(now);
     if ending != Ending::Rejected
         && let Some(sample) = state.process.pid.and_then(memory::sample_kb)
     {

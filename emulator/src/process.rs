@@ -21,6 +21,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::environment;
+use crate::extension::shutdown_event;
 use crate::function_command::FunctionCommand;
 use crate::lifecycle;
 use crate::os;
@@ -31,6 +32,26 @@ use crate::state::{Queued, Shared};
 /// How long the supervisor waits for the output pipes to close after the process group is
 /// gone (a process that left the group may hold them).
 const PIPE_GRACE: Duration = Duration::from_secs(2);
+
+/// How [`Supervisor::retire`] ended the function process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Retirement {
+    /// It had registered an extension, got `SIGTERM` and exited within the budget, after this
+    /// long.
+    Exited {
+        /// From `SIGTERM` to its exit.
+        after: Duration,
+    },
+    /// It was killed: at once without an extension (`after_term` false), or when it outlasted
+    /// the budget after `SIGTERM`.
+    Killed {
+        /// Whether `SIGTERM` came first.
+        after_term: bool,
+    },
+    /// No function process was running.
+    NotRunning,
+}
 
 /// A supervised function process. Dropping it kills the process group.
 #[derive(Debug)]
@@ -139,20 +160,97 @@ impl Supervisor {
         })
     }
 
-    /// Ends the function as a termination signal would: `SIGTERM` to its process group
-    /// (resumed first if frozen), `SIGKILL` to what is left after `grace`, and supervision
-    /// stops. Returns once the process has exited.
-    pub fn terminate(&self, grace: Duration) {
-        let target = self
-            .shared
-            .read(|s| s.process.pid.map(|pid| (pid, s.process.generation)));
-        if let Some((pid, generation)) = target {
+    /// Retires the function process as Lambda retires a sandbox (`docs/runtime-api.md`
+    /// §7.4). When it registered an extension, its extensions subscribed to SHUTDOWN get the
+    /// event, its process group `SIGTERM` (resumed first if frozen), and what is left after
+    /// `budget` (Lambda's is 500 ms with internal extensions) `SIGKILL`. Without an extension,
+    /// `SIGKILL` at once: Lambda sends no `SIGTERM` then. Supervision goes on: the next
+    /// invocation starts a new process (a cold start). Returns once the process has exited.
+    pub fn retire(&self, budget: Duration) -> Retirement {
+        let target = self.shared.update(|s| {
+            let pid = s.process.pid?;
+            let with_extension = !s.extensions.is_empty();
+            if with_extension {
+                for extension in s.extensions.iter_mut().filter(|e| e.shutdown) {
+                    extension.events.push_back(shutdown_event("spindown"));
+                }
+            }
+            Some((pid, s.process.generation, with_extension))
+        });
+        let Some((pid, generation, with_extension)) = target else {
+            return Retirement::NotRunning;
+        };
+        let exited = |limit| {
+            self.shared
+                .wait_through_shutdown(limit, |s| {
+                    (s.process.generation != generation || s.process.exit.is_some()).then_some(())
+                })
+                .is_ok()
+        };
+        let retirement = if with_extension {
+            let began = Instant::now();
             let _ = os::terminate_group(pid);
-            let _ = self.shared.wait_through_shutdown(grace, |s| {
-                (s.process.generation != generation || s.process.exit.is_some()).then_some(())
-            });
-        }
+            if exited(budget) {
+                Retirement::Exited {
+                    after: began.elapsed(),
+                }
+            } else {
+                let _ = os::kill_group(pid);
+                Retirement::Killed { after_term: true }
+            }
+        } else {
+            let _ = os::kill_group(pid);
+            Retirement::Killed { after_term: false }
+        };
+        exited(PIPE_GRACE.max(Duration::from_secs(5)));
+        retirement
+    }
+
+    /// Ends the function as Lambda ends a sandbox ([`Supervisor::retire`]), then stops
+    /// supervising. Returns once the process has exited.
+    pub fn terminate(&self, budget: Duration) -> Retirement {
+        let retirement = self.retire(budget);
         self.stop_now();
+        retirement
+    }
+
+    /// Waits until the function has been idle — running, initialized, no invocation queued
+    /// or in flight — for `idle` without a break; `false` when supervision or the emulator
+    /// stopped first.
+    pub fn wait_idle(&self, idle: Duration) -> bool {
+        loop {
+            let since = self.shared.wait(Duration::MAX, |s| {
+                if s.process.stop_requested {
+                    return Some(None);
+                }
+                let busy = !s.queue.is_empty() || !s.in_flight.is_empty();
+                let ready = s.process.running && s.process.initialized_at.is_some();
+                (!busy && ready).then(|| {
+                    Some(
+                        s.last_activity
+                            .into_iter()
+                            .chain(s.process.initialized_at)
+                            .max()
+                            .unwrap_or_else(Instant::now),
+                    )
+                })
+            });
+            let since = match since {
+                Ok(Some(since)) => since,
+                _ => return false,
+            };
+            let end = since + idle;
+            let left = end.saturating_duration_since(Instant::now());
+            // Quiet until `end` (any change wakes the wait): idle long enough.
+            let changed = self.shared.wait(left, |s| {
+                let busy = !s.queue.is_empty() || !s.in_flight.is_empty();
+                (busy || s.process.stop_requested || s.last_activity.is_some_and(|a| a > since))
+                    .then_some(())
+            });
+            if changed.is_err() && Instant::now() >= end {
+                return !self.shared.read(|s| s.shutdown || s.process.stop_requested);
+            }
+        }
     }
 
     /// Kills the process group and stops supervising.
@@ -215,6 +313,8 @@ fn supervise(shared: &Arc<Shared>, launch: &Launch<'_>, spawn_error: &Mutex<Opti
             p.frozen = false;
             p.last_freeze = None;
             s.init_error = None;
+            // A new process registers its own extensions.
+            s.extensions.clear();
             p.generation
         });
         let mut child = match spawn(shared, launch) {

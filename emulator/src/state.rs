@@ -91,8 +91,12 @@ pub(crate) struct State {
     pub(crate) answer_posts: usize,
     /// What the runtime posted to `/init/error`, if anything.
     pub(crate) init_error: Option<InitErrorRecord>,
-    /// Registered extensions, in registration order.
+    /// The current function process's registered extensions, in registration order.
     pub(crate) extensions: Vec<Extension>,
+    /// The id the next registered extension gets (never reused, across processes).
+    pub(crate) next_extension_id: u64,
+    /// When an invocation was last handed out or ended: what "idle since" counts from.
+    pub(crate) last_activity: Option<Instant>,
     /// The function process.
     pub(crate) process: ProcessInfo,
     /// Set once: the emulator is shutting down.
