@@ -123,7 +123,11 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         ms(finished.finished_after),
         ms(finished.finished_after.saturating_sub(answered))
     ));
-    report_retirement(supervisor.terminate(SHUTDOWN_BUDGET));
+    // A function without an extension is simply killed: nothing to say after `--invoke`.
+    let retirement = supervisor.terminate(SHUTDOWN_BUDGET);
+    if retirement != (Retirement::Killed { after_term: false }) {
+        report_retirement(retirement);
+    }
     Ok(answer.function_error.is_some())
 }
 
