@@ -17,23 +17,23 @@
 //! that source's code and its `aws_lambda_events` types.
 //!
 //! ```no_run
+//! # #[cfg(feature = "apigw_v2")] {
 //! use coda_handlers::http::{Json, Request, RequestExt, Router, StatusCode};
 //! use coda_lambda::{Context, Diagnostic};
 //!
-//! fn main() {
-//!     coda_handlers::http::start(|| {
-//!         Ok(Router::new()
-//!             .get("/hello/{name}", |req: Request, ctx: &mut Context| {
-//!                 let name = req.path_param("name").unwrap_or("you").to_owned();
-//!                 // Runs after the caller has the answer.
-//!                 ctx.after(|d| log::info!("greeted in {}", d.request_id()));
-//!                 Ok::<_, Diagnostic>(Json(serde_json::json!({ "hello": name })))
-//!             })
-//!             .post("/hello", |_: Request, _: &mut Context| {
-//!                 Ok::<_, Diagnostic>(StatusCode::NO_CONTENT)
-//!             }))
-//!     })
-//! }
+//! coda_handlers::http::start(|| {
+//!     Ok(Router::new()
+//!         .get("/hello/{name}", |req: Request, ctx: &mut Context| {
+//!             let name = req.path_param("name").unwrap_or("you").to_owned();
+//!             // Runs after the caller has the answer.
+//!             ctx.after(|d| log::info!("greeted in {}", d.request_id()));
+//!             Ok::<_, Diagnostic>(Json(serde_json::json!({ "hello": name })))
+//!         })
+//!         .post("/hello", |_: Request, _: &mut Context| {
+//!             Ok::<_, Diagnostic>(StatusCode::NO_CONTENT)
+//!         }))
+//! })
+//! # }
 //! ```
 //!
 //! # Layout
@@ -55,20 +55,36 @@
     feature = "apigw_v1",
     feature = "apigw_v2",
     feature = "alb",
-    feature = "function_url"
+    feature = "function_url",
+    feature = "sqs",
+    feature = "kinesis",
+    feature = "dynamodb",
+    feature = "metrics"
 )))]
 compile_error!(
-    "coda-handlers has no event source: enable at least one of its features \
-     apigw_v1, apigw_v2, alb, function_url"
+    "coda-handlers has nothing to build: enable at least one of its features \
+     apigw_v1, apigw_v2, alb, function_url, sqs, kinesis, dynamodb, metrics"
 );
 
-pub mod http;
-
-/// The event types the typed request contexts come from, at the version this crate uses.
+#[cfg(any(feature = "sqs", feature = "kinesis", feature = "dynamodb"))]
+pub mod batch;
 #[cfg(any(
     feature = "apigw_v1",
     feature = "apigw_v2",
     feature = "alb",
     feature = "function_url"
+))]
+pub mod http;
+
+/// The event types the typed request contexts and batch records come from, at the version
+/// this crate uses.
+#[cfg(any(
+    feature = "apigw_v1",
+    feature = "apigw_v2",
+    feature = "alb",
+    feature = "function_url",
+    feature = "sqs",
+    feature = "kinesis",
+    feature = "dynamodb"
 ))]
 pub use aws_lambda_events;
