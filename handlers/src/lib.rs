@@ -75,6 +75,8 @@ pub mod batch;
     feature = "function_url"
 ))]
 pub mod http;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 
 /// The event types the typed request contexts and batch records come from, at the version
 /// this crate uses.
