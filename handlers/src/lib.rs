@@ -1,20 +1,32 @@
 //! # coda-handlers: event adapters for Coda functions
 //!
 //! [Coda](coda_lambda) handlers take any `serde` event; this crate adapts the event sources
-//! that deserve more than a struct. Its first family is HTTP: API Gateway REST and HTTP
-//! APIs, ALB target groups and Function URLs as `http::Request` / `http::Response`, with a
-//! small synchronous router — see [`http`].
+//! that deserve more than a struct, and adds what functions need around them:
 //!
-//! | event source | adapter | feature |
+//! - **HTTP** ([`http`]): API Gateway REST and HTTP APIs, ALB target groups and Function
+//!   URLs as `http::Request` / `http::Response`, with a small synchronous router.
+//! - **Batches** ([`batch`]): SQS, Kinesis and DynamoDB Streams consumers, one record at a
+//!   time, answering the partial failures (`batchItemFailures`) — errors and panics fail
+//!   their record only, FIFO order is kept.
+//! - **Metrics** ([`metrics`]): CloudWatch metrics in the Embedded Metric Format, written
+//!   after the answer, with what only an answer-first runtime can report (time to answer,
+//!   deferred-work outcomes).
+//!
+//! | event source or tool | adapter | feature |
 //! | --- | --- | --- |
-//! | API Gateway REST API (payload 1.0) | [`http::Adapter`] | `apigw_v1` |
-//! | API Gateway HTTP API (payload 2.0) | [`http::Adapter`] | `apigw_v2` |
-//! | ALB target group | [`http::Adapter`] | `alb` |
-//! | Function URL, buffered or `RESPONSE_STREAM` | [`http::Adapter`] | `function_url` |
+//! | API Gateway REST API (payload 1.0) | `http::Adapter` | `apigw_v1` |
+//! | API Gateway HTTP API (payload 2.0) | `http::Adapter` | `apigw_v2` |
+//! | ALB target group | `http::Adapter` | `alb` |
+//! | Function URL, buffered or `RESPONSE_STREAM` | `http::Adapter` | `function_url` |
+//! | SQS (standard and FIFO queues) | `batch::Batch::sqs` | `sqs` |
+//! | Kinesis Data Streams | `batch::Batch::kinesis` | `kinesis` |
+//! | DynamoDB Streams | `batch::Batch::dynamodb` | `dynamodb` |
+//! | CloudWatch metrics (EMF) | `metrics::Metrics` | `metrics` |
 //!
-//! All four features are on by default; a function that sits behind one source can turn
-//! the others off (`default-features = false, features = ["apigw_v2"]`) and compiles only
-//! that source's code and its `aws_lambda_events` types.
+//! Every feature is on by default, as in `aws_lambda_events`; a function turns off what it
+//! does not use (`default-features = false, features = ["apigw_v2"]`, or `["sqs", "metrics"]`)
+//! and compiles only that code and those `aws_lambda_events` types. `metrics` adds no crate;
+//! what each other feature adds is measured in BENCHMARKS.md.
 //!
 //! ```no_run
 //! # #[cfg(feature = "apigw_v2")] {
@@ -47,6 +59,16 @@
 //!   `response` ([`http::IntoResponse`]), `handler` ([`http::HttpHandler`]), `stream`
 //!   (streamed answers), `router` ([`http::Router`]) and `adapter` ([`http::Adapter`], the
 //!   one module that sequences an invocation).
+//! - [`batch`]: lowest first, `source` ([`batch::Source`]: record type, item identifier,
+//!   ordering group), `decode` ([`batch::Decode`]), `record` ([`batch::Record`]), `policy`
+//!   ([`batch::AllFailed`], [`batch::Order`]), `outcome` ([`batch::BatchOutcome`], the
+//!   answer), `error` ([`batch::BatchError`]), `handler` ([`batch::RecordHandler`]) and
+//!   `processor` ([`batch::Batch`], the one module that sequences a batch).
+//! - [`metrics`]: lowest first, `unit`, `error` ([`metrics::MetricsError`]), `rules` (the
+//!   format's and CloudWatch's limits), `set` ([`metrics::MetricSet`]), `emf` (the lines),
+//!   `output` (stdout or a sink), `answer` (the answer-first metrics), `store` (per
+//!   invocation), `handle` ([`metrics::Metrics`], the observer flush) and `handler`
+//!   ([`metrics::WithMetrics`], the deferred flush).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
