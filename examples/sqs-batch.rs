@@ -57,7 +57,10 @@ pub(crate) fn app(order: Order) -> Batch<Sqs, impl RecordHandler<Sqs, Job>, Job>
                     record.after_success(move |_| log::info!("job {id} done (message {message})"));
                     Ok(())
                 }
-                Action::Fail => Err(format!("job {} asked to fail", job.id).into()),
+                Action::Fail => Err(Diagnostic::new(
+                    "Function.JobFailed",
+                    format!("job {} asked to fail", job.id),
+                )),
                 Action::Panic => panic!("job {} asked to panic", job.id),
             }
         },

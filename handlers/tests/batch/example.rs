@@ -28,6 +28,10 @@ fn sqs_batch_reports_failures() {
         &["acknowledged 3 of 5 failed", "[\"m-2\", \"m-3\", \"m-5\"]"]
     ));
     assert!(logged(&out, &["m-3", "panicked: job 3 asked to panic"]));
+    assert!(logged(
+        &out,
+        &["SQS record m-2 (2 of 5) failed: Function.JobFailed: job 2 asked to fail"]
+    ));
     assert!(logged(&out, &["m-5", "unknown variant `dance`"]));
     assert!(out.answered_before_deferred_finished());
 }
