@@ -1,39 +1,51 @@
 //! # coda-handlers: event adapters for Coda functions
 //!
 //! [Coda](coda_lambda) handlers take any `serde` event; this crate adapts the event sources
-//! that deserve more than a struct. Its first family is HTTP: API Gateway REST and HTTP
-//! APIs, ALB target groups and Function URLs as `http::Request` / `http::Response`, with a
-//! small synchronous router — see [`http`].
+//! that deserve more than a struct, and adds what functions need around them:
 //!
-//! | event source | adapter | feature |
+//! - **HTTP** ([`http`]): API Gateway REST and HTTP APIs, ALB target groups and Function
+//!   URLs as `http::Request` / `http::Response`, with a small synchronous router.
+//! - **Batches** ([`batch`]): SQS, Kinesis and DynamoDB Streams consumers, one record at a
+//!   time, answering the partial failures (`batchItemFailures`) — errors and panics fail
+//!   their record only, FIFO order is kept.
+//! - **Metrics** ([`metrics`]): CloudWatch metrics in the Embedded Metric Format, written
+//!   after the answer, with what only an answer-first runtime can report (time to answer,
+//!   deferred-work outcomes).
+//!
+//! | event source or tool | adapter | feature |
 //! | --- | --- | --- |
-//! | API Gateway REST API (payload 1.0) | [`http::Adapter`] | `apigw_v1` |
-//! | API Gateway HTTP API (payload 2.0) | [`http::Adapter`] | `apigw_v2` |
-//! | ALB target group | [`http::Adapter`] | `alb` |
-//! | Function URL, buffered or `RESPONSE_STREAM` | [`http::Adapter`] | `function_url` |
+//! | API Gateway REST API (payload 1.0) | `http::Adapter` | `apigw_v1` |
+//! | API Gateway HTTP API (payload 2.0) | `http::Adapter` | `apigw_v2` |
+//! | ALB target group | `http::Adapter` | `alb` |
+//! | Function URL, buffered or `RESPONSE_STREAM` | `http::Adapter` | `function_url` |
+//! | SQS (standard and FIFO queues) | `batch::Batch::sqs` | `sqs` |
+//! | Kinesis Data Streams | `batch::Batch::kinesis` | `kinesis` |
+//! | DynamoDB Streams | `batch::Batch::dynamodb` | `dynamodb` |
+//! | CloudWatch metrics (EMF) | `metrics::Metrics` | `metrics` |
 //!
-//! All four features are on by default; a function that sits behind one source can turn
-//! the others off (`default-features = false, features = ["apigw_v2"]`) and compiles only
-//! that source's code and its `aws_lambda_events` types.
+//! Every feature is on by default, as in `aws_lambda_events`; a function turns off what it
+//! does not use (`default-features = false, features = ["apigw_v2"]`, or `["sqs", "metrics"]`)
+//! and compiles only that code and those `aws_lambda_events` types. `metrics` adds no crate;
+//! what each other feature adds is measured in BENCHMARKS.md.
 //!
 //! ```no_run
+//! # #[cfg(feature = "apigw_v2")] {
 //! use coda_handlers::http::{Json, Request, RequestExt, Router, StatusCode};
 //! use coda_lambda::{Context, Diagnostic};
 //!
-//! fn main() {
-//!     coda_handlers::http::start(|| {
-//!         Ok(Router::new()
-//!             .get("/hello/{name}", |req: Request, ctx: &mut Context| {
-//!                 let name = req.path_param("name").unwrap_or("you").to_owned();
-//!                 // Runs after the caller has the answer.
-//!                 ctx.after(|d| log::info!("greeted in {}", d.request_id()));
-//!                 Ok::<_, Diagnostic>(Json(serde_json::json!({ "hello": name })))
-//!             })
-//!             .post("/hello", |_: Request, _: &mut Context| {
-//!                 Ok::<_, Diagnostic>(StatusCode::NO_CONTENT)
-//!             }))
-//!     })
-//! }
+//! coda_handlers::http::start(|| {
+//!     Ok(Router::new()
+//!         .get("/hello/{name}", |req: Request, ctx: &mut Context| {
+//!             let name = req.path_param("name").unwrap_or("you").to_owned();
+//!             // Runs after the caller has the answer.
+//!             ctx.after(|d| log::info!("greeted in {}", d.request_id()));
+//!             Ok::<_, Diagnostic>(Json(serde_json::json!({ "hello": name })))
+//!         })
+//!         .post("/hello", |_: Request, _: &mut Context| {
+//!             Ok::<_, Diagnostic>(StatusCode::NO_CONTENT)
+//!         }))
+//! })
+//! # }
 //! ```
 //!
 //! # Layout
@@ -47,6 +59,16 @@
 //!   `response` ([`http::IntoResponse`]), `handler` ([`http::HttpHandler`]), `stream`
 //!   (streamed answers), `router` ([`http::Router`]) and `adapter` ([`http::Adapter`], the
 //!   one module that sequences an invocation).
+//! - [`batch`]: lowest first, `source` ([`batch::Source`]: record type, item identifier,
+//!   ordering group), `decode` ([`batch::Decode`]), `record` ([`batch::Record`]), `policy`
+//!   ([`batch::AllFailed`], [`batch::Order`]), `outcome` ([`batch::BatchOutcome`], the
+//!   answer), `error` ([`batch::BatchError`]), `handler` ([`batch::RecordHandler`]) and
+//!   `processor` ([`batch::Batch`], the one module that sequences a batch).
+//! - [`metrics`]: lowest first, `unit`, `error` ([`metrics::MetricsError`]), `rules` (the
+//!   format's and CloudWatch's limits), `set` ([`metrics::MetricSet`]), `emf` (the lines),
+//!   `output` (stdout or a sink), `answer` (the answer-first metrics), `store` (per
+//!   invocation), `handle` ([`metrics::Metrics`], the observer flush) and `handler`
+//!   ([`metrics::WithMetrics`], the deferred flush).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -55,20 +77,38 @@
     feature = "apigw_v1",
     feature = "apigw_v2",
     feature = "alb",
-    feature = "function_url"
+    feature = "function_url",
+    feature = "sqs",
+    feature = "kinesis",
+    feature = "dynamodb",
+    feature = "metrics"
 )))]
 compile_error!(
-    "coda-handlers has no event source: enable at least one of its features \
-     apigw_v1, apigw_v2, alb, function_url"
+    "coda-handlers has nothing to build: enable at least one of its features \
+     apigw_v1, apigw_v2, alb, function_url, sqs, kinesis, dynamodb, metrics"
 );
 
-pub mod http;
-
-/// The event types the typed request contexts come from, at the version this crate uses.
+#[cfg(any(feature = "sqs", feature = "kinesis", feature = "dynamodb"))]
+pub mod batch;
 #[cfg(any(
     feature = "apigw_v1",
     feature = "apigw_v2",
     feature = "alb",
     feature = "function_url"
+))]
+pub mod http;
+#[cfg(feature = "metrics")]
+pub mod metrics;
+
+/// The event types the typed request contexts and batch records come from, at the version
+/// this crate uses.
+#[cfg(any(
+    feature = "apigw_v1",
+    feature = "apigw_v2",
+    feature = "alb",
+    feature = "function_url",
+    feature = "sqs",
+    feature = "kinesis",
+    feature = "dynamodb"
 ))]
 pub use aws_lambda_events;
