@@ -24,6 +24,8 @@ pub struct InvocationReport {
     pub request_id: String,
     /// When the event arrived from `/next`; the durations below count from here.
     pub received_at: std::time::Instant,
+    /// Whether it was the first invocation of this process (a cold start).
+    pub cold_start: bool,
     /// The error the caller received, when the invocation failed (`None`: the response was
     /// accepted).
     pub error: Option<Diagnostic>,
@@ -44,7 +46,8 @@ pub(crate) struct Settings {
     pub(crate) config: Config,
     pub(crate) margin: Duration,
     pub(crate) publish_trace_id: bool,
-    pub(crate) observer: Option<std::sync::Mutex<Observer>>,
+    /// Called after each invocation, in registration order.
+    pub(crate) observers: Vec<std::sync::Mutex<Observer>>,
     /// Where deferred work that cannot finish goes; logged when `None`.
     pub(crate) sink: Option<Sink>,
     /// How many detached closures may run before new work is not started.
@@ -148,17 +151,21 @@ pub(crate) fn serve<H: Handler<M>, M>(
                 &mut carry,
             )
         };
-        if let Some(observer) = &settings.observer {
-            let mut observe = observer.lock().unwrap_or_else(|e| e.into_inner());
-            observe(&InvocationReport {
+        if !settings.observers.is_empty() {
+            let report = InvocationReport {
                 request_id: ctx.request_id().to_owned(),
                 received_at: ctx.received_at(),
+                cold_start: ctx.is_cold_start(),
                 error,
                 delivery,
                 answered_after,
                 finished_after: ctx.received_at().elapsed(),
                 deferred,
-            });
+            };
+            for observer in &settings.observers {
+                let mut observe = observer.lock().unwrap_or_else(|e| e.into_inner());
+                observe(&report);
+            }
         }
         sandbox.ended(&id);
         crate::log_context::forget(&id);

@@ -74,7 +74,7 @@ impl Runtime {
                 config,
                 margin: Runtime::DEFAULT_DEFERRED_MARGIN,
                 publish_trace_id: true,
-                observer: None,
+                observers: Vec::new(),
                 sink: None,
                 max_detached: Runtime::DEFAULT_MAX_DETACHED,
             },
@@ -177,12 +177,14 @@ impl Runtime {
     #[cfg(feature = "shutdown")]
     pub const DEFAULT_SHUTDOWN_BUDGET: Duration = Duration::from_millis(400);
 
-    /// Calls `observer` after each invocation with its [`InvocationReport`].
+    /// Calls `observer` after each invocation with its [`InvocationReport`] — after its
+    /// deferred work, before the next `/next`, on the thread that served it. Each call adds
+    /// an observer; they are called in the order they were added.
     pub fn on_invocation(
         mut self,
         observer: impl FnMut(&InvocationReport) + Send + 'static,
     ) -> Runtime {
-        self.settings.observer = Some(Mutex::new(Box::new(observer)));
+        self.settings.observers.push(Mutex::new(Box::new(observer)));
         self
     }
 

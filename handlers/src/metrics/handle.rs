@@ -104,7 +104,6 @@ impl MetricsBuilder {
                 runtime_metrics: self.runtime_metrics,
                 output: self.output,
                 observed: AtomicBool::new(false),
-                first: AtomicBool::new(true),
                 store: Mutex::new(Store::default()),
             }),
         })
@@ -133,8 +132,6 @@ struct Inner {
     /// An observer was installed ([`Metrics::observe`]): the deferred flush leaves the
     /// invocation open for it.
     observed: AtomicBool,
-    /// No invocation was observed yet (the observer's cold start).
-    first: AtomicBool,
     store: Mutex<Store>,
 }
 
@@ -217,7 +214,7 @@ impl Metrics {
     /// invocation's metrics and the deferred-work metrics of `report`.
     pub fn flush_report(&self, report: &InvocationReport) -> Result<(), MetricsError> {
         self.inner.observed.store(true, Ordering::SeqCst);
-        let cold_start = self.inner.first.swap(false, Ordering::SeqCst);
+        let cold_start = report.cold_start;
         let (pending, loose) = {
             let mut store = self.store();
             (store.take(&report.request_id, false), store.take_loose())
@@ -263,7 +260,6 @@ impl Metrics {
         d: &Deferred,
         cold_start: bool,
     ) -> Result<(), MetricsError> {
-        self.inner.first.store(false, Ordering::SeqCst);
         let keep_open = self.inner.observed.load(Ordering::SeqCst);
         let (pending, loose) = {
             let mut store = self.store();
