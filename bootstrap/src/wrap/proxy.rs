@@ -264,7 +264,18 @@ impl Proxy {
         }
 
         let mut up = match self.upstream.take() {
-            Ok(up) => up,
+            Ok((up, opened)) => {
+                if let Some(n) = opened {
+                    self.log.debug(
+                        None,
+                        format_args!(
+                            "opened connection {n} to the Runtime API at {}",
+                            self.upstream.authority()
+                        ),
+                    );
+                }
+                up
+            }
             Err(e) => {
                 let message = format!(
                     "cannot reach the Runtime API at {}: {e}",

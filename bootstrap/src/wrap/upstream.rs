@@ -11,6 +11,7 @@
 use std::io;
 use std::net::TcpStream;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::http::Reader;
 
@@ -26,6 +27,8 @@ pub struct Upstream {
     prefix: String,
     /// Idle connections, the most recently used last.
     idle: Mutex<Vec<Connection>>,
+    /// How many connections were opened so far.
+    opened: AtomicU64,
 }
 
 impl Upstream {
@@ -41,6 +44,7 @@ impl Upstream {
             authority: authority.to_owned(),
             prefix: prefix.trim_end_matches('/').to_owned(),
             idle: Mutex::new(Vec::new()),
+            opened: AtomicU64::new(0),
         }
     }
 
@@ -54,15 +58,18 @@ impl Upstream {
         format!("{}{target}", self.prefix)
     }
 
-    /// An idle kept connection that is still open, else a new one.
-    pub fn take(&self) -> io::Result<Connection> {
+    /// An idle kept connection that is still open, else a new one, with its number among
+    /// the connections opened so far (from 1).
+    pub fn take(&self) -> io::Result<(Connection, Option<u64>)> {
         loop {
             let idle = match self.idle.lock() {
                 Ok(mut idle) => idle.pop(),
                 Err(poisoned) => poisoned.into_inner().pop(),
             };
             match idle {
-                Some(connection) if still_open(connection.get_ref()) => return Ok(connection),
+                Some(connection) if still_open(connection.get_ref()) => {
+                    return Ok((connection, None));
+                }
                 // Closed by the server while idle: drop it and look again.
                 Some(_) => continue,
                 None => break,
@@ -70,7 +77,8 @@ impl Upstream {
         }
         let stream = TcpStream::connect(&self.authority)?;
         stream.set_nodelay(true)?;
-        Ok(Reader::new(stream))
+        let number = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok((Reader::new(stream), Some(number)))
     }
 
     /// Keeps `connection` for the next request.
@@ -127,11 +135,13 @@ mod tests {
     fn kept_connections() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let upstream = Upstream::new(&format!("http://{}", listener.local_addr().unwrap()));
-        let first = upstream.take().unwrap();
+        let (first, number) = upstream.take().unwrap();
+        assert_eq!(number, Some(1));
         let (server_side, _) = listener.accept().unwrap();
         let port = first.get_ref().local_addr().unwrap().port();
         upstream.give_back(first);
-        let again = upstream.take().unwrap();
+        let (again, number) = upstream.take().unwrap();
+        assert_eq!(number, None, "kept, not opened");
         assert_eq!(
             again.get_ref().local_addr().unwrap().port(),
             port,
@@ -143,7 +153,8 @@ mod tests {
         // Once the end of the stream has arrived (a read on a clone sees it), the pool sees
         // it too.
         assert_eq!(std::io::Read::read(&mut probe, &mut [0u8; 1]).unwrap(), 0);
-        let fresh = upstream.take().unwrap();
+        let (fresh, number) = upstream.take().unwrap();
+        assert_eq!(number, Some(2));
         assert_ne!(
             fresh.get_ref().local_addr().unwrap().port(),
             port,
