@@ -1065,3 +1065,96 @@ print("ok")
     assert!(has(&logs, "output: from-the-layer response"), "{logs:#?}");
     drop(supervisor);
 }
+
+/// Bodies pass byte for byte both ways, large ones too: 1 MB of every byte value as the
+/// event (raw, not JSON) and as the answer, and in the command's files.
+#[test]
+fn large_bodies_pass_unchanged() {
+    let dir = scratch("large");
+    let out = dir.to_string_lossy().into_owned();
+    let command =
+        r#"cp "$CODA_EVENT_FILE" "$WRAP_OUT/event"; cp "$CODA_ANSWER_FILE" "$WRAP_OUT/answer""#;
+    let wrapped = Wrapped::start(
+        Emulator::builder(),
+        &["--files", "--after-response", command],
+        &[("WRAP_OUT", &out)],
+        &awslambdaric(),
+    );
+    let big: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (_, answer, finished, _) =
+        wrapped.call(Invoke::new(big.clone()).content_type("application/octet-stream"));
+    assert_eq!(finished.ending, Ending::Completed);
+    assert!(answer.payload == big, "the answer came back changed");
+    assert!(
+        fs::read(dir.join("event")).unwrap() == big,
+        "the event file differs"
+    );
+    assert!(
+        fs::read(dir.join("answer")).unwrap() == big,
+        "the answer file differs"
+    );
+}
+
+/// A request id the runtime has to escape in the path (`docs/runtime-api.md` §9 #8) is
+/// matched to its invocation: the command gets the id as `/next` gave it.
+#[test]
+fn request_ids_are_matched_as_escaped() {
+    let wrapped = Wrapped::start(
+        Emulator::builder(),
+        &["--after-response", "echo \"id=[$CODA_REQUEST_ID]\""],
+        &[],
+        &[examples().echo.clone().into()],
+    );
+    let (_, answer, _, logs) =
+        wrapped.call(Invoke::json(&json!({"odd": 1})).request_id("odd id%41"));
+    assert_eq!(answer.json(), Some(json!({"odd": 1})));
+    assert!(has(&logs, "output: id=[odd id%41]"), "{logs:#?}");
+}
+
+/// Through the real `coda run`: `coda run --invoke … -- coda wrap … -- echo` prints the
+/// answer, then (after the command) the command's line, the REPORT and the timing line;
+/// `coda run`'s stop at the end reaches the wrapper and the runtime, and it exits 0.
+#[test]
+fn under_coda_run() {
+    let output = Command::new(CODA)
+        .args(["run", "--invoke", r#"{"via":"coda run"}"#, "--"])
+        .arg(CODA)
+        .args([
+            "wrap",
+            "--after-response",
+            "echo command-ran-for $CODA_REQUEST_ID",
+            "--",
+        ])
+        .arg(&examples().echo)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let answer = lines
+        .iter()
+        .position(|l| *l == r#"{"via":"coda run"}"#)
+        .unwrap_or_else(|| panic!("the answer on stdout: {stdout}"));
+    let report = lines
+        .iter()
+        .position(|l| l.starts_with("REPORT RequestId: "))
+        .unwrap_or_else(|| panic!("a REPORT line: {stdout}"));
+    assert!(answer < report, "{stdout}");
+    let id = lines[report]
+        .strip_prefix("REPORT RequestId: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "after-response command output: command-ran-for {id}"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("coda: the caller had its answer after"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
