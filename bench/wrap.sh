@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `coda wrap` costs: AWS's Python runtime client (awslambdaric) under the emulator,
-# direct, behind `coda wrap` with no command, and behind `coda wrap --after-response true`;
+# direct, behind `coda wrap` with no command, and behind `coda wrap --after-response true`
+# (with bash, the default shell, and with --shell /bin/sh);
 # p50/p99 of the caller's latency and of the whole invocation (bootstrap/benches/wrap.rs).
 #
 #   bash bench/wrap.sh [invocations]     # default 2000 of each, interleaved

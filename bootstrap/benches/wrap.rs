@@ -1,15 +1,17 @@
 //! What `coda wrap` costs an invocation, for `bench/wrap.sh` (see BENCHMARKS.md).
 //!
 //! AWS's Python runtime client (`python -m awslambdaric echo.handler`, the Python from
-//! `CODA_TEST_PYTHON`) serves the same event in three ways, each against an emulator of its
+//! `CODA_TEST_PYTHON`) serves the same event in four ways, each against an emulator of its
 //! own, with [`Emulator::function_env`] as its whole environment:
 //!
 //! - `direct`: the runtime alone;
 //! - `wrapped`: `coda wrap -- <runtime>` with no command: the proxy's hop only;
 //! - `wrapped+true`: `coda wrap --after-response true -- <runtime>`: the hop, plus starting
-//!   and waiting for a command that does nothing (`/bin/sh -c true` through `coda __launch`).
+//!   and waiting for a command that does nothing (`/bin/bash -c true`, the default shell,
+//!   through `coda __launch`);
+//! - `wrapped+true(sh)`: the same with `--shell /bin/sh`.
 //!
-//! The invocations go one at a time, round-robin over the three in a rotating order, each
+//! The invocations go one at a time, round-robin over the four in a rotating order, each
 //! queued only once the previous one ended, so each meets a runtime parked on `/next`. Per
 //! subject, one `key=value` line: p50 and p99 of the caller's latency (`Answer::latency`,
 //! queue → answer) and of the whole invocation (`finished_after`, queue → the runtime's next
@@ -152,12 +154,16 @@ impl Drop for Subject {
     }
 }
 
-/// Runs the three subjects round-robin and prints their figures.
+/// Runs the subjects round-robin and prints their figures.
 fn measure(invocations: usize) -> Result<()> {
     let mut subjects = [
         Subject::start("direct", &[])?,
         Subject::start("wrapped", &["wrap"])?,
         Subject::start("wrapped+true", &["wrap", "--after-response", "true"])?,
+        Subject::start(
+            "wrapped+true(sh)",
+            &["wrap", "--shell", "/bin/sh", "--after-response", "true"],
+        )?,
     ];
     for i in 0..invocations {
         for k in 0..subjects.len() {

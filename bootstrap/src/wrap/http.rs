@@ -19,7 +19,7 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 100;
 /// Longest chunk-size line accepted.
 const MAX_CHUNK_LINE: usize = 4096;
-/// How much is read from a socket at once.
+/// The read buffer's size (it grows for a head that needs more).
 const READ_SIZE: usize = 64 * 1024;
 /// Output held back before it is written even though more input is already there.
 const WRITE_BATCH: usize = 64 * 1024;
@@ -29,10 +29,12 @@ const WRITE_BATCH: usize = 64 * 1024;
 pub struct Reader<S> {
     /// The stream.
     stream: S,
-    /// Bytes read; those before `pos` are consumed.
+    /// The buffer; `pos..end` holds the bytes read and not consumed yet.
     buf: Vec<u8>,
     /// Where the unconsumed bytes start.
     pos: usize,
+    /// Where they end.
+    end: usize,
 }
 
 impl<S: Read> Reader<S> {
@@ -42,45 +44,51 @@ impl<S: Read> Reader<S> {
             stream,
             buf: Vec::new(),
             pos: 0,
+            end: 0,
         }
     }
 
     /// The bytes read and not consumed yet.
     fn available(&self) -> &[u8] {
-        self.buf.get(self.pos..).unwrap_or_default()
+        self.buf.get(self.pos..self.end).unwrap_or_default()
     }
 
     /// Marks `n` available bytes as consumed.
     fn consume(&mut self, n: usize) {
-        self.pos = (self.pos + n).min(self.buf.len());
+        self.pos = (self.pos + n).min(self.end);
     }
 
     /// Whether bytes are read and not consumed yet (a client that sent more than one
     /// request at once, or a server that sent more than its answer).
     pub fn has_buffered(&self) -> bool {
-        self.pos < self.buf.len()
+        self.pos < self.end
     }
 
-    /// Reads more bytes (blocking); `Ok(0)` at the end of the stream.
+    /// Reads more bytes after those available (blocking); `Ok(0)` at the end of the stream.
+    /// The buffer is zeroed only when it grows, not at each read.
     fn fill(&mut self) -> io::Result<usize> {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
+        if self.pos == self.end {
             self.pos = 0;
-        } else if self.pos > READ_SIZE {
-            self.buf.drain(..self.pos);
+            self.end = 0;
+        } else if self.buf.len() - self.end < READ_SIZE / 4 && self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.end -= self.pos;
             self.pos = 0;
         }
-        let start = self.buf.len();
-        self.buf.resize(start + READ_SIZE, 0);
-        let read = loop {
-            let target = self.buf.get_mut(start..).unwrap_or_default();
+        if self.buf.len() - self.end < READ_SIZE / 4 {
+            self.buf.resize(self.end + READ_SIZE, 0);
+        }
+        loop {
+            let target = self.buf.get_mut(self.end..).unwrap_or_default();
             match self.stream.read(target) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
+                Err(e) => return Err(e),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
             }
-        };
-        self.buf.truncate(start + *read.as_ref().unwrap_or(&0));
-        read
+        }
     }
 
     /// The stream itself (to write to it, or to look at it).

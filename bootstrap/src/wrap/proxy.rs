@@ -143,7 +143,6 @@ impl AnswerSeen {
 
 impl Proxy {
     /// A proxy to `upstream` that runs `after_response` / `after_error` through `runner`.
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         upstream: Upstream,
         gate: Arc<Gate>,
