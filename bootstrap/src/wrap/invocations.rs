@@ -107,6 +107,13 @@ impl Invocations {
         self.lock().get(request_id).cloned()
     }
 
+    /// Drops the event file of the invocation `request_id` (it could not be written).
+    pub fn forget_event_file(&self, request_id: &str) {
+        if let Some(invocation) = self.lock().get_mut(request_id) {
+            invocation.event_file = None;
+        }
+    }
+
     /// The invocation with `request_id`, no longer recorded (it was answered).
     pub fn take(&self, request_id: &str) -> Option<Invocation> {
         self.lock().remove(request_id)

@@ -262,29 +262,6 @@ impl Proxy {
             }
         }
 
-        let mut up = match self.upstream.take() {
-            Ok((up, opened)) => {
-                if let Some(n) = opened {
-                    self.log.debug(
-                        None,
-                        format_args!(
-                            "opened connection {n} to the Runtime API at {}",
-                            self.upstream.authority()
-                        ),
-                    );
-                }
-                up
-            }
-            Err(e) => {
-                let message = format!(
-                    "cannot reach the Runtime API at {}: {e}",
-                    self.upstream.authority()
-                );
-                self.log.error(None, format_args!("{message}"));
-                return self.refuse(down, 502, "Bad Gateway", "Runtime.ProxyError", &message);
-            }
-        };
-
         let mut seen = AnswerSeen::default();
         if let Route::Answer { id, error } = &route {
             seen.keep_error_body = *error;
@@ -293,38 +270,66 @@ impl Proxy {
             }
         }
         let request = head.to_bytes(&self.upstream.target(&head.target));
-        match http::forward(&request, framing, down, up.get_mut(), &mut |p| seen.see(p)) {
-            Ok(()) => {}
-            Err(CopyError::Write(e)) => {
-                let message = format!(
-                    "the connection to the Runtime API at {} failed while passing on {} {}: {e}",
-                    self.upstream.authority(),
-                    head.method,
-                    head.path()
-                );
-                self.log.error(None, format_args!("{message}"));
-                return self.refuse(down, 502, "Bad Gateway", "Runtime.ProxyError", &message);
-            }
-            Err(e) => {
-                // The runtime's request broke off: the Runtime API gets it cut short too
-                // (the connection is dropped), as it would have without the proxy.
-                self.log.debug(
-                    None,
-                    format_args!(
-                        "the runtime's {} {} broke off: {e}",
+        // A kept connection the Runtime API closed just as it was taken fails before any
+        // answer: a request without a body goes again, once, on a new connection.
+        let mut fresh_only = false;
+        let (mut up, response) = loop {
+            let (mut up, reused) = match self.upstream.take(fresh_only) {
+                Ok((up, opened)) => {
+                    if let Some(n) = opened {
+                        self.log.debug(
+                            None,
+                            format_args!(
+                                "opened connection {n} to the Runtime API at {}",
+                                self.upstream.authority()
+                            ),
+                        );
+                    }
+                    (up, opened.is_none())
+                }
+                Err(e) => {
+                    let message = format!(
+                        "cannot reach the Runtime API at {}: {e}",
+                        self.upstream.authority()
+                    );
+                    self.log.error(None, format_args!("{message}"));
+                    return self.refuse(down, 502, "Bad Gateway", "Runtime.ProxyError", &message);
+                }
+            };
+            let retry = reused && framing == Framing::Empty && !fresh_only;
+            match http::forward(&request, framing, down, up.get_mut(), &mut |p| seen.see(p)) {
+                Ok(()) => {}
+                Err(CopyError::Write(_)) if retry => {
+                    fresh_only = true;
+                    continue;
+                }
+                Err(CopyError::Write(e)) => {
+                    let message = format!(
+                        "the connection to the Runtime API at {} failed while passing on {} {}: {e}",
+                        self.upstream.authority(),
                         head.method,
                         head.path()
-                    ),
-                );
-                return Flow::Close;
+                    );
+                    self.log.error(None, format_args!("{message}"));
+                    return self.refuse(down, 502, "Bad Gateway", "Runtime.ProxyError", &message);
+                }
+                Err(e) => {
+                    // The runtime's request broke off: the Runtime API gets it cut short too
+                    // (the connection is dropped), as it would have without the proxy.
+                    self.log.debug(
+                        None,
+                        format_args!(
+                            "the runtime's {} {} broke off: {e}",
+                            head.method,
+                            head.path()
+                        ),
+                    );
+                    return Flow::Close;
+                }
             }
-        }
-
-        let response = loop {
-            match up.read_response() {
-                // The proxy answered `Expect` itself; interim answers stay here.
-                Ok(response) if response.is_interim() => continue,
-                Ok(response) => break response,
+            match read_final(&mut up) {
+                Ok(response) => break (up, response),
+                Err(CopyError::Read(_)) if retry => fresh_only = true,
                 Err(e) => {
                     let message = format!(
                         "the Runtime API at {} did not answer {} {}: {e}",
@@ -375,8 +380,8 @@ impl Proxy {
                 }
             },
         );
-        if let Some((invocation, _)) = event {
-            self.record(invocation, event_tee);
+        if let (Some((id, _)), Some(tee)) = (event, event_tee) {
+            self.event_written(&id, tee);
         }
         let reusable = copied.is_ok()
             && !response.closes()
@@ -402,12 +407,13 @@ impl Proxy {
         }
     }
 
-    /// The invocation a `/next` answer hands out, and the path its event is written to.
+    /// Records the invocation a `/next` answer hands out (before the runtime has it);
+    /// returns its request id and the path its event is to be written to.
     fn handed_out(
         &self,
         conn: ConnId,
         headers: &http::Headers,
-    ) -> Option<(Invocation, Option<std::path::PathBuf>)> {
+    ) -> Option<(String, Option<std::path::PathBuf>)> {
         let Some(request_id) = headers
             .get(protocol::REQUEST_ID)
             .filter(|id| !id.is_empty())
@@ -429,7 +435,7 @@ impl Proxy {
                 .map(str::to_owned),
             conn,
             number,
-            event_file: None,
+            event_file: event_file.clone(),
         };
         if invocation.deadline.is_none() {
             self.log.warn(
@@ -437,28 +443,27 @@ impl Proxy {
                 format_args!("the invocation has no valid Lambda-Runtime-Deadline-Ms: its command will not be bounded"),
             );
         }
-        Some((invocation, event_file))
-    }
-
-    /// Records an invocation once its event has passed (with the event's file, when it
-    /// was written whole).
-    fn record(&self, mut invocation: Invocation, tee: Option<Tee>) {
-        if let Some(tee) = tee {
-            match tee.finish() {
-                Ok(path) => invocation.event_file = Some(path),
-                Err((path, e)) => self.log.warn(
-                    Some(&invocation.request_id),
-                    format_args!(
-                        "cannot write the event to {}: {e}; the command gets no CODA_EVENT_FILE",
-                        path.display()
-                    ),
-                ),
-            }
-        }
         if let Some(old) = self.invocations.insert(invocation)
             && let Some(file) = old.event_file
+            && Some(&file) != event_file.as_ref()
         {
             let _ = std::fs::remove_file(file);
+        }
+        Some((request_id.to_owned(), event_file))
+    }
+
+    /// The event has passed: when its file could not be written whole, the command does not
+    /// get it.
+    fn event_written(&self, request_id: &str, tee: Tee) {
+        if let Err((path, e)) = tee.finish() {
+            self.log.warn(
+                Some(request_id),
+                format_args!(
+                    "cannot write the event to {}: {e}; the command gets no CODA_EVENT_FILE",
+                    path.display()
+                ),
+            );
+            self.invocations.forget_event_file(request_id);
         }
     }
 
@@ -543,6 +548,17 @@ impl Proxy {
             .get_mut()
             .write_all(&http::own_response(status, reason, &body));
         Flow::Close
+    }
+}
+
+/// Reads the final answer to a request: interim answers (`100 Continue`, which the proxy
+/// gave the runtime itself) stay here.
+fn read_final(up: &mut Reader<TcpStream>) -> Result<http::ResponseHead, CopyError> {
+    loop {
+        let response = up.read_response()?;
+        if !response.is_interim() {
+            return Ok(response);
+        }
     }
 }
 

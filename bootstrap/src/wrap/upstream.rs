@@ -58,27 +58,29 @@ impl Upstream {
         format!("{}{target}", self.prefix)
     }
 
-    /// An idle kept connection that is still open, else a new one, with its number among
-    /// the connections opened so far (from 1).
-    pub fn take(&self) -> io::Result<(Connection, Option<u64>)> {
-        loop {
-            let idle = match self.idle.lock() {
-                Ok(mut idle) => idle.pop(),
-                Err(poisoned) => poisoned.into_inner().pop(),
-            };
-            match idle {
-                Some(connection) if still_open(connection.get_ref()) => {
+    /// An idle kept connection that is still open (unless `fresh_only`), else a new one
+    /// with its number among the connections opened so far (from 1).
+    pub fn take(&self, fresh_only: bool) -> io::Result<(Connection, Option<u64>)> {
+        if !fresh_only {
+            // Closed by the server while idle: dropped, and the next one looked at.
+            while let Some(connection) = self.pop_idle() {
+                if still_open(connection.get_ref()) {
                     return Ok((connection, None));
                 }
-                // Closed by the server while idle: drop it and look again.
-                Some(_) => continue,
-                None => break,
             }
         }
         let stream = TcpStream::connect(&self.authority)?;
         stream.set_nodelay(true)?;
         let number = self.opened.fetch_add(1, Ordering::Relaxed) + 1;
         Ok((Reader::new(stream), Some(number)))
+    }
+
+    /// The most recently used idle connection.
+    fn pop_idle(&self) -> Option<Connection> {
+        match self.idle.lock() {
+            Ok(mut idle) => idle.pop(),
+            Err(poisoned) => poisoned.into_inner().pop(),
+        }
     }
 
     /// Keeps `connection` for the next request.
@@ -135,12 +137,12 @@ mod tests {
     fn kept_connections() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let upstream = Upstream::new(&format!("http://{}", listener.local_addr().unwrap()));
-        let (first, number) = upstream.take().unwrap();
+        let (first, number) = upstream.take(false).unwrap();
         assert_eq!(number, Some(1));
         let (server_side, _) = listener.accept().unwrap();
         let port = first.get_ref().local_addr().unwrap().port();
         upstream.give_back(first);
-        let (again, number) = upstream.take().unwrap();
+        let (again, number) = upstream.take(false).unwrap();
         assert_eq!(number, None, "kept, not opened");
         assert_eq!(
             again.get_ref().local_addr().unwrap().port(),
@@ -153,7 +155,7 @@ mod tests {
         // Once the end of the stream has arrived (a read on a clone sees it), the pool sees
         // it too.
         assert_eq!(std::io::Read::read(&mut probe, &mut [0u8; 1]).unwrap(), 0);
-        let (fresh, number) = upstream.take().unwrap();
+        let (fresh, number) = upstream.take(false).unwrap();
         assert_eq!(number, Some(2));
         assert_ne!(
             fresh.get_ref().local_addr().unwrap().port(),
@@ -161,5 +163,8 @@ mod tests {
             "a new one"
         );
         assert_eq!(upstream.idle_count(), 0);
+        upstream.give_back(fresh);
+        let (_, number) = upstream.take(true).unwrap();
+        assert_eq!(number, Some(3), "a new one even with one kept");
     }
 }
