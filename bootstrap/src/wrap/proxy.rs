@@ -30,6 +30,8 @@ use super::log::Log;
 use super::runner::{Job, Outcome, Runner};
 use super::upstream::Upstream;
 
+/// How long the accept loop pauses after a failed accept.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(10);
 /// How much of an `/error` body is kept to read its `errorType` from.
 const ERROR_BODY_KEPT: usize = 64 * 1024;
 
@@ -172,7 +174,18 @@ impl Proxy {
             .name("coda-wrap-accept".into())
             .spawn(move || {
                 for stream in listener.incoming() {
-                    let Ok(stream) = stream else { continue };
+                    let stream = match stream {
+                        Ok(stream) => stream,
+                        Err(e) => {
+                            // Out of file descriptors, most often: wait a little rather than
+                            // spin, as the connections that hold them close.
+                            proxy
+                                .log
+                                .debug(None, format_args!("accepting a connection failed: {e}"));
+                            std::thread::sleep(ACCEPT_BACKOFF);
+                            continue;
+                        }
+                    };
                     let conn = proxy.next_conn.fetch_add(1, Ordering::Relaxed);
                     let serving = proxy.clone();
                     let started = std::thread::Builder::new()
@@ -628,6 +641,95 @@ mod tests {
         ] {
             assert_eq!(Route::of(method, path), Route::Other, "{method} {path}");
         }
+    }
+
+    /// A runtime's raw HTTP through the proxy to the real emulator: `/next` hands out the
+    /// event with its headers; a `/response` sent with `Expect: 100-continue` gets its
+    /// `100 Continue` from the proxy, the body then goes on, and the Runtime API sees the
+    /// runtime's own headers (and no `Expect`); both requests share one kept connection
+    /// upstream.
+    #[test]
+    fn raw_requests_pass_through() {
+        use crate::wrap::log::{Level, Log};
+        use coda_emulator::{Emulator, Invoke, LogFormat};
+        use std::io::{BufRead, BufReader, Read};
+
+        let emulator = Emulator::start().unwrap();
+        let log = Log::new(LogFormat::Text, Some(Level::Error));
+        let runner = Arc::new(Runner::new(
+            "/bin/sh".into(),
+            std::time::Duration::from_millis(100),
+            log,
+            None,
+            super::super::spawner::Spawner::start().unwrap(),
+        ));
+        let proxy = Arc::new(Proxy::new(
+            Upstream::new(&emulator.config().runtime_api()),
+            Gate::new(true),
+            runner,
+            None,
+            None,
+            None,
+            log,
+        ));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        proxy.serve(listener).unwrap();
+
+        let pending =
+            emulator.invoke(Invoke::json(&serde_json::json!({"raw": 1})).request_id("raw-1"));
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .write_all(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut reader = BufReader::new(client.try_clone().unwrap());
+        let mut head = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("lambda-runtime-aws-request-id: raw-1"),
+            "{head}"
+        );
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        assert_eq!(body, br#"{"raw":1}"#);
+
+        client
+            .write_all(
+                b"POST /2018-06-01/runtime/invocation/raw-1/response HTTP/1.1\r\nHost: x\r\nX-Runtime-Test: Kept As Sent\r\nContent-Type: application/json\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+            )
+            .unwrap();
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "HTTP/1.1 100 Continue\r\n");
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "\r\n");
+        client.write_all(b"done").unwrap();
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        assert!(line.starts_with("HTTP/1.1 202"), "{line}");
+        let answer = pending.answer(std::time::Duration::from_secs(10)).unwrap();
+        assert_eq!(answer.payload, b"done");
+        assert_eq!(answer.header("x-runtime-test"), Some("Kept As Sent"));
+        assert_eq!(answer.header("expect"), None);
+        assert_eq!(
+            proxy.upstream.opened(),
+            1,
+            "one kept connection served both"
+        );
     }
 
     /// The error type comes from the header, else the body, else is Lambda's unknown.

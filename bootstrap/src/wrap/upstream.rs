@@ -91,6 +91,12 @@ impl Upstream {
         }
     }
 
+    /// How many connections were opened so far.
+    #[cfg(test)]
+    pub fn opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
     /// How many connections are kept idle now.
     #[cfg(test)]
     pub fn idle_count(&self) -> usize {
