@@ -166,7 +166,7 @@ impl Runner {
     }
 
     /// Runs one command to its end, or to its bound.
-    fn run(&self, job: Job) {
+    fn run(self: Arc<Self>, job: Job) {
         let id = job.invocation.request_id.as_str();
         let label = job.outcome.label();
         let now = Instant::now();
@@ -246,12 +246,15 @@ impl Runner {
         let exit = Arc::new(Exit::default());
         let waiter = {
             let exit = exit.clone();
+            let runner = self.clone();
             std::thread::Builder::new()
                 .name("coda-wrap-waiter".into())
                 .spawn(move || {
                     // Not reaped yet: its group id cannot be reused while it is killed.
                     let _ = os::wait_exited_unreaped(pid);
                     let _ = os::kill_group(pid);
+                    // No longer killed by `kill_all` once it is reaped (its id may be reused).
+                    runner.lock_running().remove(&pid);
                     let status = child.wait();
                     *exit.status.lock().unwrap_or_else(|p| p.into_inner()) = Some(status);
                     exit.done.notify_all();
