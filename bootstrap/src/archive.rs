@@ -35,6 +35,12 @@ const DOS_TIME: u16 = 0;
 const DOS_DATE: u16 = (1 << 5) | 1;
 /// File type bits of a regular file (`S_IFREG`).
 const S_IFREG: u32 = 0o100_000;
+/// File type bits of a directory (`S_IFDIR`).
+const S_IFDIR: u32 = 0o040_000;
+/// The mask of the file type bits (`S_IFMT`).
+const S_IFMT: u32 = 0o170_000;
+/// The MS-DOS attribute of a directory, in the low byte of the external attributes.
+const DOS_DIRECTORY: u32 = 0x10;
 /// miniz_oxide compression level: 9 is the best of the standard levels.
 const DEFLATE_LEVEL: u8 = 9;
 /// The largest size or offset a 32-bit field can hold (0xFFFF_FFFF itself
@@ -46,7 +52,8 @@ const MAX_U32_FIELD: u64 = 0xFFFF_FFFE;
 pub struct Entry<'a> {
     /// The name inside the archive, e.g. `bootstrap`.
     pub name: &'a str,
-    /// The Unix permission bits, e.g. `0o755`.
+    /// The Unix permission bits, e.g. `0o755`: a regular file; with the file type bits of a
+    /// directory (`0o040_755`), a directory entry (its name ends in `/`, it has no data).
     pub mode: u32,
     /// The file's contents.
     pub data: &'a [u8],
@@ -119,7 +126,7 @@ pub fn zip(entries: &[Entry<'_>]) -> Result<Vec<u8>, TooLarge> {
         put16(&mut central, 0); // comment length
         put16(&mut central, 0); // disk number start
         put16(&mut central, 0); // internal attributes
-        put32(&mut central, (S_IFREG | (entry.mode & 0o7777)) << 16);
+        put32(&mut central, external_attributes(entry.mode));
         put32(&mut central, offset);
         central.extend_from_slice(entry.name.as_bytes());
     }
@@ -136,6 +143,16 @@ pub fn zip(entries: &[Entry<'_>]) -> Result<Vec<u8>, TooLarge> {
     put32(&mut out, central_offset);
     put16(&mut out, 0); // comment length
     Ok(out)
+}
+
+/// The external attributes of an entry of `mode`: the Unix mode in the high half (a regular
+/// file unless the mode says directory), the MS-DOS directory flag for a directory.
+fn external_attributes(mode: u32) -> u32 {
+    if mode & S_IFMT == S_IFDIR {
+        ((S_IFDIR | (mode & 0o7777)) << 16) | DOS_DIRECTORY
+    } else {
+        (S_IFREG | (mode & 0o7777)) << 16
+    }
 }
 
 /// Converts a length to a 16-bit field, or says which limit it exceeds.
@@ -287,6 +304,25 @@ mod tests {
         let offset = u32_at(&zip, second + 42) as usize;
         assert_eq!(u32_at(&zip, offset), LOCAL_HEADER_SIG);
         assert_eq!(zip[offset + 30], b'b');
+    }
+
+    /// A directory entry is marked as one, on Unix and for MS-DOS readers; other entries
+    /// are regular files whatever type bits their mode has.
+    #[test]
+    fn directory_entries() {
+        assert_eq!(external_attributes(0o040_755), (0o040_755 << 16) | 0x10);
+        assert_eq!(external_attributes(0o755), 0o100_755 << 16);
+        assert_eq!(external_attributes(0o120_777), 0o100_777 << 16);
+        let zip = zip(&[Entry {
+            name: "bin/",
+            mode: 0o040_755,
+            data: &[],
+        }])
+        .unwrap();
+        let end = zip.len() - 22;
+        let cd = u32_at(&zip, end + 16) as usize;
+        assert_eq!(u32_at(&zip, cd + 38), (0o040_755 << 16) | 0x10);
+        assert_eq!(u16_at(&zip, 8), METHOD_STORE, "nothing to deflate");
     }
 
     /// Limits of the non-zip64 format are reported, not silently wrapped.

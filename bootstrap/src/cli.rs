@@ -50,6 +50,24 @@ usage:
       the deployable zip: one entry, `bootstrap`, mode 0755. The zip goes
       to ./<binary name>.zip unless -o says otherwise; an existing zip is
       replaced only with --force. A debug build is packaged with a warning.
+  coda package --layer [<coda binary>] [-o|--output <file.zip>] [--force]
+      Write the zip of a Lambda layer that runs any runtime under
+      `coda wrap`: bin/coda (this coda, or the one given, checked as above)
+      and entry.sh; set AWS_LAMBDA_EXEC_WRAPPER=/opt/entry.sh on the
+      function. The zip goes to ./coda-layer.zip unless -o says otherwise.
+  coda wrap [--after-response CMD] [--after-error CMD] [--files]
+            [--shell PATH] [--margin MS] [--] <runtime command...>
+      Run <runtime command> (any Lambda runtime) behind a Runtime API proxy
+      and run CMD (with $SHELL -c) after each invocation's answer: the
+      caller has the answer at once, the runtime's next /next waits until
+      CMD ends or the deadline minus MS (default 500) ms passes, when CMD
+      is killed. CMD gets CODA_REQUEST_ID, CODA_DEADLINE_MS,
+      CODA_REMAINING_MS, CODA_BUDGET_MS, CODA_OUTCOME (response|error),
+      CODA_ERROR_TYPE, CODA_FUNCTION_ARN and, with --files, CODA_EVENT_FILE
+      and CODA_ANSWER_FILE. aws-lambda-post-runner's variables work too:
+      AWS_LAMBDA_POST_RUNNER_COMMAND, _MODE (AfterResponse,AfterError),
+      _SHELL, _LOG_LEVEL, _FILES=1; CODA_WRAP_MARGIN_MS sets the margin.
+      Exits with the runtime's status.
   coda help | --help | -h
       Print this help.
   coda --version | -V
@@ -69,6 +87,10 @@ pub enum Command {
     Run(RunArgs),
     /// Invoke a function served by `coda run`.
     Invoke(InvokeArgs),
+    /// Write the zip of a layer that runs any runtime under `coda wrap`.
+    PackageLayer(LayerArgs),
+    /// Run a runtime behind the Runtime API proxy that runs a command after each answer.
+    Wrap(WrapArgs),
 }
 
 /// The arguments of `coda run`.
@@ -136,6 +158,36 @@ pub struct PackageArgs {
     pub force: bool,
     /// Libraries the runtime is known to provide (a layer's, say).
     pub allow_libraries: Vec<String>,
+}
+
+/// The arguments of `coda package --layer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerArgs {
+    /// The `coda` binary to put in the layer; `None` for this one.
+    pub coda: Option<PathBuf>,
+    /// Where to write the zip; `None` for `./coda-layer.zip`.
+    pub output: Option<PathBuf>,
+    /// Replace an existing zip.
+    pub force: bool,
+    /// Libraries the runtime is known to provide.
+    pub allow_libraries: Vec<String>,
+}
+
+/// The arguments of `coda wrap`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrapArgs {
+    /// The command after a response (over `AWS_LAMBDA_POST_RUNNER_COMMAND`).
+    pub after_response: Option<String>,
+    /// The command after an error.
+    pub after_error: Option<String>,
+    /// Give the command the event and the answer as files.
+    pub files: bool,
+    /// The shell the command runs in.
+    pub shell: Option<PathBuf>,
+    /// How long before the deadline the command is stopped.
+    pub margin: Option<std::time::Duration>,
+    /// The runtime's command.
+    pub command: Vec<OsString>,
 }
 
 /// A mistake on the command line; the process exits with status 2.
@@ -256,6 +308,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, UsageE
             Some("package") => parse_package(&mut args),
             Some("run") => parse_run(&mut args),
             Some("invoke") => parse_invoke(&mut args),
+            Some("wrap") => parse_wrap(&mut args),
             _ => Err(UsageError::new(format!(
                 "unknown command `{}`",
                 command.to_string_lossy()
@@ -270,11 +323,16 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
     let mut output = None;
     let mut force = false;
     let mut allow_libraries = Vec::new();
+    let mut layer = false;
     while let Some(arg) = args.next() {
         match arg {
             Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
                 no_value(&flag, inline)?;
                 return Ok(Command::Help);
+            }
+            Arg::Flag(flag, inline) if flag == "--layer" => {
+                no_value(&flag, inline)?;
+                layer = true;
             }
             Arg::Flag(flag, inline) if flag == "-o" || flag == "--output" => {
                 if output.is_some() {
@@ -303,6 +361,14 @@ fn parse_package(args: &mut Args) -> Result<Command, UsageError> {
                 )));
             }
         }
+    }
+    if layer {
+        return Ok(Command::PackageLayer(LayerArgs {
+            coda: binary,
+            output,
+            force,
+            allow_libraries,
+        }));
     }
     let binary = binary
         .ok_or_else(|| UsageError::new("`coda package` needs the path of the binary to package"))?;
@@ -602,6 +668,80 @@ fn is_alias_name(text: &str) -> bool {
         && !text.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// The flags of `coda wrap` that take a value.
+const WRAP_FLAGS: &[&str] = &["--after-response", "--after-error", "--shell", "--margin"];
+
+/// Parses the arguments of `coda wrap`: its options, then the runtime's command (after
+/// `--`, or from the first word that is not an option on).
+fn parse_wrap(args: &mut Args) -> Result<Command, UsageError> {
+    let mut wrap = WrapArgs {
+        after_response: None,
+        after_error: None,
+        files: false,
+        shell: None,
+        margin: None,
+        command: Vec::new(),
+    };
+    while let Some(arg) = args.next() {
+        match arg {
+            Arg::Flag(flag, inline) if flag == "-h" || flag == "--help" => {
+                no_value(&flag, inline)?;
+                return Ok(Command::Help);
+            }
+            Arg::Flag(flag, inline) if flag == "--files" => {
+                no_value(&flag, inline)?;
+                wrap.files = true;
+            }
+            Arg::Flag(flag, inline) if WRAP_FLAGS.contains(&flag.as_str()) => {
+                let value = args.value(&flag, inline)?;
+                match flag.as_str() {
+                    "--after-response" => wrap.after_response = Some(text(&flag, value)?),
+                    "--after-error" => wrap.after_error = Some(text(&flag, value)?),
+                    "--shell" => wrap.shell = Some(PathBuf::from(value)),
+                    _ => {
+                        let ms: u64 = number(&flag, value)?;
+                        wrap.margin = Some(std::time::Duration::from_millis(ms));
+                    }
+                }
+            }
+            Arg::Flag(flag, _) => {
+                return Err(UsageError::new(format!(
+                    "unknown option `{flag}` for `coda wrap` (write `--` before the runtime's command to pass it options)"
+                )));
+            }
+            Arg::Positional(word) => {
+                let after_separator = args.only_positional;
+                wrap.command.push(word);
+                wrap.command.extend(args.rest.by_ref());
+                if !after_separator {
+                    let program = word_text(wrap.command.first());
+                    for arg in wrap.command.iter().skip(1) {
+                        let text = arg.to_string_lossy();
+                        let name = text.split_once('=').map_or(&*text, |(name, _)| name);
+                        if WRAP_FLAGS.contains(&name) || name == "--files" {
+                            return Err(UsageError::new(format!(
+                                "`{name}` comes after the runtime's command `{program}`, so it would be the runtime's argument, not coda's: put coda's options first and `--` before the command (`coda wrap {name} … -- {program}`)"
+                            )));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if wrap.command.is_empty() {
+        return Err(UsageError::new(
+            "`coda wrap` needs the runtime's command after `--`, e.g. `coda wrap --after-response 'echo done' -- python3 -m awslambdaric app.handler`",
+        ));
+    }
+    Ok(Command::Wrap(wrap))
+}
+
+/// An argument as text, for a message.
+fn word_text(word: Option<&OsString>) -> String {
+    word.map(|w| w.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
 /// Parses the arguments of `coda invoke`.
 fn parse_invoke(args: &mut Args) -> Result<Command, UsageError> {
     let mut invoke = InvokeArgs {
@@ -819,6 +959,108 @@ mod tests {
             let err = parse_strs(args).unwrap_err().to_string();
             assert!(err.contains(message), "{args:?}: {err}");
         }
+    }
+
+    /// `coda wrap` options, then the runtime's command with or without `--`; the command's
+    /// own options stay its own.
+    #[test]
+    fn wrap_forms() {
+        let Ok(Command::Wrap(w)) = parse_strs(&[
+            "wrap",
+            "--after-response",
+            "echo ok",
+            "--after-error=echo failed",
+            "--files",
+            "--shell",
+            "/bin/sh",
+            "--margin",
+            "250",
+            "--",
+            "python3",
+            "-m",
+            "awslambdaric",
+            "app.handler",
+        ]) else {
+            panic!("wrap parses")
+        };
+        assert_eq!(w.after_response.as_deref(), Some("echo ok"));
+        assert_eq!(w.after_error.as_deref(), Some("echo failed"));
+        assert!(w.files);
+        assert_eq!(w.shell.as_deref(), Some(std::path::Path::new("/bin/sh")));
+        assert_eq!(w.margin, Some(std::time::Duration::from_millis(250)));
+        assert_eq!(w.command, ["python3", "-m", "awslambdaric", "app.handler"]);
+        let Ok(Command::Wrap(bare)) = parse_strs(&["wrap", "node", "--inspect", "index.js"]) else {
+            panic!("the post-runner's form: the command without `--`")
+        };
+        assert_eq!(bare.command, ["node", "--inspect", "index.js"]);
+        assert_eq!(bare.after_response, None);
+        let Ok(Command::Wrap(passed)) = parse_strs(&["wrap", "--", "rt", "--files"]) else {
+            panic!()
+        };
+        assert_eq!(
+            passed.command,
+            ["rt", "--files"],
+            "after `--` everything is the runtime's"
+        );
+        for (args, message) in [
+            (&["wrap"][..], "`coda wrap` needs the runtime's command"),
+            (
+                &["wrap", "--files"],
+                "`coda wrap` needs the runtime's command",
+            ),
+            (
+                &["wrap", "--margin", "soon", "--", "rt"],
+                "`--margin` needs a number",
+            ),
+            (&["wrap", "--after-error"], "`--after-error` needs a value"),
+            (
+                &["wrap", "--loud", "--", "rt"],
+                "unknown option `--loud` for `coda wrap`",
+            ),
+            (
+                &["wrap", "rt", "--files"],
+                "`--files` comes after the runtime's command `rt`",
+            ),
+        ] {
+            let err = parse_strs(args).unwrap_err().to_string();
+            assert!(err.contains(message), "{args:?}: {err}");
+        }
+    }
+
+    /// `coda package --layer`, with this coda or another, and an output.
+    #[test]
+    fn package_layer_forms() {
+        assert_eq!(
+            parse_strs(&["package", "--layer"]),
+            Ok(Command::PackageLayer(LayerArgs {
+                coda: None,
+                output: None,
+                force: false,
+                allow_libraries: Vec::new(),
+            }))
+        );
+        assert_eq!(
+            parse_strs(&[
+                "package",
+                "--layer",
+                "target/release/coda",
+                "-o",
+                "l.zip",
+                "--force"
+            ]),
+            Ok(Command::PackageLayer(LayerArgs {
+                coda: Some("target/release/coda".into()),
+                output: Some("l.zip".into()),
+                force: true,
+                allow_libraries: Vec::new(),
+            }))
+        );
+        assert!(
+            parse_strs(&["package", "--layer=yes"])
+                .unwrap_err()
+                .to_string()
+                .contains("`--layer` takes no value")
+        );
     }
 
     /// `coda invoke` flags and their mistakes.

@@ -299,6 +299,8 @@ pub enum Error {
     Run(RunError),
     /// `coda invoke` failed.
     Invoke(InvokeError),
+    /// `coda wrap` could not run the runtime.
+    Wrap(crate::wrap::WrapError),
     /// The function reported an error (`coda run --invoke`, `coda invoke`): exit status 1,
     /// nothing more to print.
     FunctionFailed,
@@ -463,6 +465,7 @@ impl fmt::Display for Error {
             Self::Stdout(_) => f.write_str("cannot write to standard output"),
             Self::Run(error) => error.fmt(f),
             Self::Invoke(error) => error.fmt(f),
+            Self::Wrap(error) => error.fmt(f),
             Self::FunctionFailed => f.write_str("the function reported an error"),
         }
     }
@@ -479,6 +482,7 @@ impl StdError for Error {
             Self::Stdout(error) => Some(error),
             Self::Run(error) => error.source(),
             Self::Invoke(error) => error.source(),
+            Self::Wrap(error) => error.source(),
             Self::FunctionFailed => None,
         }
     }

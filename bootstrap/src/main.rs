@@ -2,7 +2,10 @@
 //!
 //! `coda run` runs a function under the emulator, `coda invoke` invokes it,
 //! `coda package` checks a compiled binary against Lambda's `provided.al2023`
-//! runtime and writes the zip to deploy, `coda --version` prints the version.
+//! runtime and writes the zip to deploy (`--layer`: the zip of a layer that
+//! runs any runtime under `coda wrap`), `coda wrap` runs any runtime behind a
+//! Runtime API proxy that runs a command after each answer, `coda --version`
+//! prints the version.
 //! `main` stays thin: parse the arguments, run the command, and on failure
 //! print the error once, on one line with its causes
 //! ([`error::report_line`]), and exit with 2 (usage) or 1 (anything else).
@@ -28,6 +31,7 @@ mod package;
 mod run;
 #[cfg(test)]
 mod testelf;
+mod wrap;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
         return launch::launch(rest);
     }
     match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(Error::FunctionFailed) => ExitCode::FAILURE,
         Err(error) => {
             // If stderr itself is gone there is nowhere left to report to.
@@ -54,8 +58,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Parses the command line and runs the command it names.
-fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
+/// Parses the command line and runs the command it names; returns the exit status.
+fn run(args: Vec<std::ffi::OsString>) -> Result<ExitCode, Error> {
     let command = cli::parse(args)?;
     let mut stdout = std::io::stdout().lock();
     match command {
@@ -68,10 +72,21 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
             }
             write!(stdout, "{report}")
         }
+        Command::PackageLayer(args) => {
+            let report = package::package_layer(&args)?;
+            for warning in &report.warnings {
+                let _ = writeln!(std::io::stderr().lock(), "coda: warning: {warning}");
+            }
+            write!(stdout, "{report}")
+        }
+        Command::Wrap(args) => {
+            drop(stdout);
+            return wrap::run(&args).map(ExitCode::from).map_err(Error::Wrap);
+        }
         Command::Run(args) => {
             drop(stdout);
             return match run::run(&args) {
-                Ok(false) => Ok(()),
+                Ok(false) => Ok(ExitCode::SUCCESS),
                 Ok(true) => Err(Error::FunctionFailed),
                 Err(e) => Err(Error::Run(e)),
             };
@@ -79,12 +94,13 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<(), Error> {
         Command::Invoke(args) => {
             drop(stdout);
             return match invoke::invoke(&args) {
-                Ok(false) => Ok(()),
+                Ok(false) => Ok(ExitCode::SUCCESS),
                 Ok(true) => Err(Error::FunctionFailed),
                 Err(e) => Err(Error::Invoke(e)),
             };
         }
     }
     .and_then(|()| stdout.flush())
+    .map(|()| ExitCode::SUCCESS)
     .map_err(Error::Stdout)
 }

@@ -12,10 +12,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::archive::{self, Entry};
-use crate::cli::PackageArgs;
+use crate::cli::{LayerArgs, PackageArgs};
 use crate::elf::{self, Elf, ElfError};
 use crate::error::PackageError;
-use crate::glibc::{AL2023_GLIBC, Check};
+use crate::glibc::{AL2023_GLIBC, Check, Requirement, Version};
 use crate::libraries;
 
 /// The file name Lambda's `provided` runtimes execute.
@@ -24,6 +24,17 @@ const ENTRY_NAME: &str = "bootstrap";
 const ENTRY_MODE: u32 = 0o755;
 /// The output name used when the binary's path has no file name.
 const FALLBACK_OUTPUT: &str = "bootstrap.zip";
+/// The layer's zip unless `-o` says otherwise.
+const LAYER_OUTPUT: &str = "coda-layer.zip";
+/// Where the layer holds `coda` (Lambda puts a layer's `bin/` on `PATH` as `/opt/bin`).
+const LAYER_CODA: &str = "bin/coda";
+/// The layer's `AWS_LAMBDA_EXEC_WRAPPER` script: `/opt/entry.sh`, where aws-lambda-post-runner
+/// installs its own.
+const LAYER_SCRIPT: &str = "entry.sh";
+/// The script's text (`bootstrap/layer/entry.sh`).
+const LAYER_SCRIPT_TEXT: &str = include_str!("../layer/entry.sh");
+/// A directory's file type and mode (`S_IFDIR | 0755`).
+const DIRECTORY_MODE: u32 = 0o040_755;
 
 /// The two instruction sets Lambda offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,43 +225,13 @@ pub struct Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let arch = self.inspection.architecture;
         writeln!(
             f,
             "packaged {} as {ENTRY_NAME} (mode 0755) in {}",
             self.binary.display(),
             self.output.display()
         )?;
-        writeln!(
-            f,
-            "  architecture: {} (choose {} for the Lambda function)",
-            arch.elf_name(),
-            arch.lambda_name()
-        )?;
-        if self.inspection.libraries.is_empty() {
-            writeln!(f, "  shared libraries: none")?;
-        } else {
-            writeln!(
-                f,
-                "  shared libraries: {} (all in provided.al2023)",
-                self.inspection.libraries.join(", ")
-            )?;
-        }
-        let glibc = &self.inspection.glibc;
-        match (&self.inspection.linkage, glibc.newest()) {
-            (Linkage::Static, None) => {
-                writeln!(f, "  glibc requirement: none (statically linked)")?;
-            }
-            (Linkage::Dynamic { interpreter }, None) => writeln!(
-                f,
-                "  glibc requirement: no versioned glibc symbols (interpreter {interpreter})"
-            )?,
-            (_, Some(newest)) => writeln!(
-                f,
-                "  glibc requirement: {newest} (ok for provided.al2023, which has {AL2023_GLIBC}; checked {})",
-                glibc.required.join(", ")
-            )?,
-        }
+        write_checks(f, &self.inspection, "the Lambda function")?;
         writeln!(
             f,
             "  binary size: {} bytes ({})",
@@ -264,6 +245,155 @@ impl fmt::Display for Report {
             human_size(self.zip_size)
         )
     }
+}
+
+/// The lines that say what the checks found: architecture, libraries, glibc; `what` is what
+/// the architecture is chosen for.
+fn write_checks(f: &mut fmt::Formatter<'_>, inspection: &Inspection, what: &str) -> fmt::Result {
+    let arch = inspection.architecture;
+    writeln!(
+        f,
+        "  architecture: {} (choose {} for {what})",
+        arch.elf_name(),
+        arch.lambda_name()
+    )?;
+    if inspection.libraries.is_empty() {
+        writeln!(f, "  shared libraries: none")?;
+    } else {
+        writeln!(
+            f,
+            "  shared libraries: {} (all in provided.al2023)",
+            inspection.libraries.join(", ")
+        )?;
+    }
+    let glibc = &inspection.glibc;
+    match (&inspection.linkage, glibc.newest()) {
+        (Linkage::Static, None) => writeln!(f, "  glibc requirement: none (statically linked)"),
+        (Linkage::Dynamic { interpreter }, None) => writeln!(
+            f,
+            "  glibc requirement: no versioned glibc symbols (interpreter {interpreter})"
+        ),
+        (_, Some(newest)) => writeln!(
+            f,
+            "  glibc requirement: {newest} (ok for provided.al2023, which has {AL2023_GLIBC}; checked {})",
+            glibc.required.join(", ")
+        ),
+    }
+}
+
+/// What `coda package --layer` did, printed on success.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerReport {
+    /// The `coda` binary put in the layer.
+    pub coda: PathBuf,
+    /// The zip written.
+    pub output: PathBuf,
+    /// What the checks found about `coda`.
+    pub inspection: Inspection,
+    /// The zip's size in bytes.
+    pub zip_size: u64,
+    /// What the user should know (a debug build), printed on stderr.
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for LayerReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "packaged {} as {LAYER_CODA} and the wrapper script {LAYER_SCRIPT} (both mode 0755) in {}",
+            self.coda.display(),
+            self.output.display()
+        )?;
+        write_checks(f, &self.inspection, "the layer and the function")?;
+        let al2_glibc = Requirement::Release(Version::new(2, 26, 0));
+        let needs_newer_than_al2 = self
+            .inspection
+            .glibc
+            .required
+            .iter()
+            .filter_map(|name| Requirement::from_name(name))
+            .any(|need| !need.is_met_by(Version::new(2, 26, 0)) && need != al2_glibc);
+        if needs_newer_than_al2 {
+            writeln!(
+                f,
+                "  runtimes: those on Amazon Linux 2023 (provided.al2023, python3.12 and later, nodejs20.x and later, java21 and later…); for those on Amazon Linux 2 (glibc 2.26) build coda for a musl target"
+            )?;
+        }
+        writeln!(
+            f,
+            "  zip size: {} bytes ({})",
+            self.zip_size,
+            human_size(self.zip_size)
+        )?;
+        writeln!(
+            f,
+            "  use: publish it as a layer, add it to the function, and set AWS_LAMBDA_EXEC_WRAPPER=/opt/{LAYER_SCRIPT} and AWS_LAMBDA_POST_RUNNER_COMMAND=<your command>"
+        )
+    }
+}
+
+/// Runs `coda package --layer`: check `coda` (this one unless another is given), write the
+/// layer's zip with `bin/coda` and the wrapper script, report.
+pub fn package_layer(args: &LayerArgs) -> Result<LayerReport, PackageError> {
+    let coda = match &args.coda {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().map_err(|source| PackageError::Read {
+            path: PathBuf::from("/proc/self/exe"),
+            source,
+        })?,
+    };
+    let data = fs::read(&coda).map_err(|source| PackageError::Read {
+        path: coda.clone(),
+        source,
+    })?;
+    let inspection = inspect(&coda, &data, &args.allow_libraries)?;
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(LAYER_OUTPUT));
+    if same_file(&coda, &output) {
+        return Err(PackageError::WouldOverwriteInput { path: output });
+    }
+    if !args.force && output.exists() {
+        return Err(PackageError::OutputExists { path: output });
+    }
+    let mut warnings = Vec::new();
+    if debug_build(&coda) {
+        let size = human_size(u64::try_from(data.len()).unwrap_or(u64::MAX));
+        warnings.push(format!(
+            "{} is a debug build ({size}, unoptimised): a layer holds it on every cold start; package a release build (`cargo build --release -p coda-bootstrap`, or `cargo install coda-bootstrap`)",
+            coda.display()
+        ));
+    }
+    let zip = archive::zip(&[
+        Entry {
+            name: "bin/",
+            mode: DIRECTORY_MODE,
+            data: &[],
+        },
+        Entry {
+            name: LAYER_CODA,
+            mode: ENTRY_MODE,
+            data: &data,
+        },
+        Entry {
+            name: LAYER_SCRIPT,
+            mode: ENTRY_MODE,
+            data: LAYER_SCRIPT_TEXT.as_bytes(),
+        },
+    ])
+    .map_err(|detail| PackageError::TooLarge {
+        path: coda.clone(),
+        detail,
+    })?;
+    write_output(&output, &zip)?;
+    Ok(LayerReport {
+        coda,
+        output,
+        inspection,
+        zip_size: u64::try_from(zip.len()).unwrap_or(u64::MAX),
+        warnings,
+    })
 }
 
 /// Runs `coda package`: check the binary, write the zip, report.
