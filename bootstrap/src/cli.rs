@@ -18,7 +18,7 @@ usage:
   coda run [--port P] [--timeout S] [--memory MB] [--concurrency N] [--name NAME]
            [--handler H] [--env K=V]... [--pass-env NAME]... [--log-format text|json]
            [--function-version V] [--alias NAME[=VERSION]]... [--no-freeze]
-           [--idle-timeout S] [--invoke JSON] -- <command...>
+           [--idle-timeout S] [--listen IP] [--invoke JSON] -- <command...>
       Start the Lambda emulator and run <command> as the function, with
       Lambda's environment and nothing else from this shell unless passed
       with --pass-env (a name, or a prefix and `*`) or set with --env.
@@ -35,7 +35,10 @@ usage:
       shutdown hooks run), SIGKILL 500 ms later or at once without one; after
       an idle shutdown the next invocation starts it again. With --invoke,
       send that one event, print the answer as soon as it is posted, wait
-      for the invocation to end, and exit. Write `--` before the command.
+      for the invocation to end, and exit. --listen IP binds both ports on
+      IP instead of 127.0.0.1 (e.g. 0.0.0.0 for a container's port mapping;
+      warned about: the emulator has no authentication, see SECURITY.md).
+      Write `--` before the command.
   coda invoke [--data JSON | --data-file F] [--name NAME] [--qualifier Q]
               [--url U] [--tail]
       Invoke the function served by `coda run` (default URL
@@ -126,6 +129,8 @@ pub struct RunArgs {
     pub idle_timeout: Option<std::time::Duration>,
     /// One event to send, then exit.
     pub invoke: Option<String>,
+    /// The IP address both ports are bound on (default `127.0.0.1`).
+    pub listen: std::net::IpAddr,
     /// The command that runs the function.
     pub command: Vec<OsString>,
 }
@@ -425,6 +430,7 @@ const RUN_FLAGS: &[&str] = &[
     "--alias",
     "--invoke",
     "-i",
+    "--listen",
 ];
 
 /// The flags of `coda run` that take no value.
@@ -461,6 +467,7 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
         aliases: Vec::new(),
         freeze: true,
         invoke: None,
+        listen: std::net::IpAddr::from([127, 0, 0, 1]),
         command: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -573,6 +580,14 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
                         run.aliases.push((name, version));
                     }
                     "--invoke" | "-i" => run.invoke = Some(text(&flag, value)?),
+                    "--listen" => {
+                        let ip = text(&flag, value)?;
+                        run.listen = ip.parse().map_err(|_| {
+                            UsageError::new(format!(
+                                "`--listen` takes an IP address to bind (127.0.0.1, 0.0.0.0, ::1), not `{ip}`"
+                            ))
+                        })?;
+                    }
                     _ => {
                         return Err(UsageError::new(format!(
                             "unknown option `{flag}` for `coda run`"

@@ -56,7 +56,8 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         .memory_mb(args.memory_mb)
         .concurrency(args.concurrency)
         .freeze(args.freeze)
-        .reports(Reports::Stdout);
+        .reports(Reports::Stdout)
+        .bind(SocketAddr::new(args.listen, 0));
     if args.json_logs {
         builder = builder.log_format(LogFormat::Json);
     }
@@ -69,7 +70,7 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
         builder = builder.alias(alias, target.as_deref().unwrap_or(version));
     }
     if let Some(port) = port {
-        builder = builder.front(SocketAddr::from(([127, 0, 0, 1], port)));
+        builder = builder.front(SocketAddr::new(args.listen, port));
     }
     let emulator = builder
         .start()

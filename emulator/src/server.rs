@@ -61,7 +61,7 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, serves: Listener) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 if failures == 0 {
-                    log::error!("{}", accept_failure(serves.name, &e));
+                    warn(shared, &accept_failure(serves.name, &e));
                 }
                 failures += 1;
                 std::thread::sleep(pause);
@@ -70,9 +70,13 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, serves: Listener) {
             }
         };
         if failures > 0 {
-            log::warn!(
-                "emulator: the {} port accepts connections again (after {failures} failed accepts)",
-                serves.name
+            warn(
+                shared,
+                &format!(
+                    "the emulator's {} port accepts connections again (after {failures} failed \
+                     accepts)",
+                    serves.name
+                ),
             );
             failures = 0;
             pause = ACCEPT_BACKOFF_FIRST;
@@ -80,11 +84,15 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, serves: Listener) {
         let cap = serves.policy.max_connections;
         if open.load(Ordering::Acquire) >= cap {
             if refused == 0 {
-                log::warn!(
-                    "emulator: the {} port has {cap} connections open, its cap; new ones are \
-                     answered 503 until one closes (raise the cap with EmulatorBuilder::{})",
-                    serves.name,
-                    cap_setting(serves.name),
+                warn(
+                    shared,
+                    &format!(
+                        "the emulator's {} port has {cap} connections open, its cap; new ones \
+                         are answered 503 until one closes (raise the cap with \
+                         EmulatorBuilder::{})",
+                        serves.name,
+                        cap_setting(serves.name),
+                    ),
                 );
             }
             refused += 1;
@@ -92,25 +100,38 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, serves: Listener) {
             continue;
         }
         if refused > 0 {
-            log::warn!(
-                "emulator: the {} port serves new connections again ({refused} refused at its cap of {cap})",
-                serves.name
+            warn(
+                shared,
+                &format!(
+                    "the emulator's {} port serves new connections again ({refused} refused at \
+                     its cap of {cap})",
+                    serves.name
+                ),
             );
             refused = 0;
         }
         open.fetch_add(1, Ordering::AcqRel);
         let guard = OpenGuard(open.clone());
-        let shared = shared.clone();
+        let for_thread = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("coda-emulator-conn".into())
             .spawn(move || {
                 let _guard = guard;
-                serve_connection(stream, &shared, serves);
+                serve_connection(stream, &for_thread, serves);
             });
         if let Err(e) = spawned {
-            log::error!("emulator: could not start a connection thread: {e}");
+            warn(
+                shared,
+                &format!("the emulator could not start a connection thread: {e}"),
+            );
         }
     }
+}
+
+/// Says `text` in the log and where the emulator's reports go (`coda run`: standard error).
+fn warn(shared: &Shared, text: &str) {
+    log::warn!("emulator: {text}");
+    shared.settings.reports.warn(text);
 }
 
 /// Counts a connection as open until dropped (also when its thread could not start: the
@@ -145,13 +166,13 @@ fn accept_failure(port: &str, error: &io::Error) -> String {
             .map(|n| format!(" (the limit is {n})"))
             .unwrap_or_default();
         format!(
-            "emulator: the {port} port cannot accept connections: {error}; this process has \
+            "the emulator's {port} port cannot accept connections: {error}; this process has \
              as many files open as it may{limit}. Close idle connections, or raise the limit \
              (`ulimit -n 4096` in the shell that starts it). Retrying with a pause of up to 1 s"
         )
     } else {
         format!(
-            "emulator: the {port} port cannot accept connections: {error}. Retrying with a \
+            "the emulator's {port} port cannot accept connections: {error}. Retrying with a \
              pause of up to 1 s"
         )
     }
