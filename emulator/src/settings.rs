@@ -38,7 +38,16 @@ pub(crate) struct Settings {
     pub(crate) freeze: bool,
     /// Declared aliases and the version each points at, in declaration order.
     pub(crate) aliases: Vec<(String, String)>,
+    /// The most `Event` invocations accepted and not ended; more are throttled (429).
+    pub(crate) max_queued_events: usize,
+    /// The most payload bytes of `Event` invocations accepted and not ended.
+    pub(crate) max_queued_event_bytes: usize,
 }
+
+/// Default of [`Settings::max_queued_events`].
+pub(crate) const MAX_QUEUED_EVENTS: usize = 1000;
+/// Default of [`Settings::max_queued_event_bytes`]: 256 MiB.
+pub(crate) const MAX_QUEUED_EVENT_BYTES: usize = 256 * 1024 * 1024;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -57,6 +66,8 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             freeze: false,
             aliases: Vec::new(),
+            max_queued_events: MAX_QUEUED_EVENTS,
+            max_queued_event_bytes: MAX_QUEUED_EVENT_BYTES,
         }
     }
 }
