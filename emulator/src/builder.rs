@@ -197,6 +197,21 @@ impl EmulatorBuilder {
         self
     }
 
+    /// The most `Event` invocations (Invoke API, `X-Amz-Invocation-Type: Event`) accepted
+    /// and not ended (default 1,000); one more is throttled with Lambda's answer, 429
+    /// `TooManyRequestsException`, instead of being kept in memory.
+    pub fn max_queued_events(mut self, n: usize) -> Self {
+        self.settings.max_queued_events = n;
+        self
+    }
+
+    /// The most payload bytes of `Event` invocations accepted and not ended (default 256 MiB);
+    /// an event that would go over it is throttled (429 `TooManyRequestsException`).
+    pub fn max_queued_event_bytes(mut self, bytes: usize) -> Self {
+        self.settings.max_queued_event_bytes = bytes;
+        self
+    }
+
     /// Binds and starts serving.
     ///
     /// # Errors

@@ -171,6 +171,15 @@ impl Emulator {
         self.shared.read(|s| s.answer_posts)
     }
 
+    /// Diagnostics: the bytes of events and answers the emulator still references — those of
+    /// invocations queued or in flight, and of finished ones whose [`PendingInvocation`] a
+    /// caller still holds. A finished invocation's event is released at its end, and its
+    /// answer with the caller's last handle, so after a load has passed this drops to what
+    /// callers keep.
+    pub fn held_bytes(&self) -> usize {
+        self.shared.read(|s| s.held_bytes())
+    }
+
     /// Waits until at least `n` `/next` calls have arrived.
     pub fn wait_next_calls(&self, n: usize, limit: Duration) -> Result<(), WaitError> {
         self.shared

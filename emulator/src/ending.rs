@@ -12,6 +12,8 @@ pub enum Ending {
     TimedOut,
     /// The function process exited first (`Runtime.ExitError`).
     ProcessExited,
-    /// No idle execution environment took it (Managed Instances mode): turned away at once.
+    /// Turned away at once, never handed to the runtime: no idle execution environment took
+    /// it (Managed Instances mode, 429), the queue of `Event` invocations was full (429), or
+    /// its `/next` head could not be sent (400: see [`crate::Invoke`]).
     Rejected,
 }

@@ -12,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use crate::caller_limits;
 use crate::conn::{Conn, Flow, ReadError};
 use crate::invoke::Invoke;
 use crate::queue::enqueue;
@@ -77,7 +78,16 @@ pub(crate) fn handle(
         now: SystemTime::now(),
     };
     let mut invoke = Invoke::json(&event(head, &body, &origin)).request_id(&request_id);
+    // The request's headers go into the event (JSON, escaped), not into the `/next` head;
+    // only the trace header is copied there, so only it is checked (`caller_limits`).
     if let Some(trace) = head.header("x-amzn-trace-id").filter(|v| !v.is_empty()) {
+        if !caller_limits::trace_id_ok(trace) {
+            let message = format!(
+                "X-Amzn-Trace-Id must be at most {} bytes of printable ASCII",
+                caller_limits::MAX_TRACE_ID
+            );
+            return url_response::error(conn, head, 400, &message, Flow::KeepAlive);
+        }
         invoke = invoke.trace_id(trace);
     }
     let pending = enqueue(shared, invoke);

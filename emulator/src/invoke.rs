@@ -8,6 +8,13 @@ use std::time::Duration;
 /// Unset headers get Lambda's defaults: a fresh request id, a deadline of now + the
 /// function timeout, the function's ARN, a fresh trace id, `application/json`.
 ///
+/// Any header value goes, odd ones included (empty, invalid JSON, a deadline that is not a
+/// number, non-ASCII), except what cannot be written in an HTTP head at all: an invocation
+/// with a header name that is not an HTTP token, a control byte (CR, LF, NUL, …) in a value,
+/// or a `/next` head over the 16 KiB a runtime's head buffer takes (unless
+/// [`Invoke::allow_large_head`]) is not handed to the runtime. It ends at once ([`crate::Ending::Rejected`]) with an answer of status 400 and
+/// `{"errorType":"InvalidRequestContentException","errorMessage":…}` saying why.
+///
 /// ```
 /// use coda_emulator::Invoke;
 /// let invoke = Invoke::json(&serde_json::json!({"name": "World"}))
@@ -32,6 +39,10 @@ pub struct Invoke {
     pub(crate) drop_answer: bool,
     /// The qualifier the function was invoked with, resolved: `(qualifier, version)`.
     pub(crate) qualified: Option<(String, String)>,
+    /// An `Event` (asynchronous) invocation of the Invoke API, counted in the bounded queue.
+    pub(crate) asynchronous: bool,
+    /// Hand it out even when its `/next` head is over the runtime's head buffer.
+    pub(crate) large_head: bool,
 }
 
 /// The deadline an [`Invoke`] asked for.
@@ -106,7 +117,9 @@ impl Invoke {
     }
 
     /// Sets any `/next` header to `value` exactly (even an empty or invalid one), replacing
-    /// the default.
+    /// the default. A value with a control byte, or a head grown over 16 KiB, makes the
+    /// invocation end at once with a 400 answer instead of reaching the runtime (see
+    /// [`Invoke`]).
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Invoke {
         let name = name.to_ascii_lowercase();
         self.headers.retain(|(n, _)| *n != name);
@@ -126,6 +139,15 @@ impl Invoke {
     /// `status` (and RAPID's body for it) instead of 202.
     pub fn answer_status(mut self, status: u16) -> Invoke {
         self.answer_status = Some(status);
+        self
+    }
+
+    /// Fault injection: hand this invocation to the runtime even when its `/next` head is
+    /// over the 16 KiB a runtime's head buffer takes (to see how a runtime meets one), instead
+    /// of ending it with a 400. A control byte in a header value is still refused: that head
+    /// could not be written at all.
+    pub fn allow_large_head(mut self) -> Invoke {
+        self.large_head = true;
         self
     }
 

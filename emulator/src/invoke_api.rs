@@ -11,11 +11,13 @@
 //! Errors have the shape AWS SDKs parse: the `x-amzn-ErrorType` header and a JSON body with
 //! `Type` and `message`.
 
+use std::fmt::Write as _;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::answer_stream::{AnswerStream, Piece, wait_limit};
+use crate::caller_limits;
 use crate::conn::{Conn, Flow, ReadError};
 use crate::eventstream::{self, InvokeComplete};
 use crate::function_ref::FunctionRef;
@@ -236,13 +238,23 @@ impl Call {
         };
         let mut invoke = Invoke::new(Vec::new());
         invoke.qualified = qualified;
+        invoke.asynchronous = kind == InvocationType::Event;
+        // What goes from the caller's headers into the `/next` head is checked against
+        // Lambda's limits first (`caller_limits`): a value with a line break in it would
+        // break the runtime's connection.
         if let Some(encoded) = header("x-amz-client-context") {
             invoke = invoke.client_context(client_context(encoded)?);
         }
         if let Some(tenant) = header("x-amz-tenant-id") {
+            if !caller_limits::tenant_id_ok(tenant) {
+                return Err(invalid_tenant(tenant));
+            }
             invoke = invoke.tenant_id(tenant);
         }
         if let Some(trace) = header("x-amzn-trace-id") {
+            if !caller_limits::trace_id_ok(trace) {
+                return Err(invalid_trace(trace));
+            }
             invoke = invoke.trace_id(trace);
         }
         // The classic service hands the runtime every Invoke API event as
@@ -265,16 +277,107 @@ impl Call {
     }
 }
 
-/// Decodes `X-Amz-Client-Context`: base64 of a JSON object, passed to the runtime as the
-/// JSON text (`Lambda-Runtime-Client-Context`).
+/// Decodes `X-Amz-Client-Context`: at most 3,583 bytes of base64 of a JSON object, passed
+/// to the runtime as compact JSON text (`Lambda-Runtime-Client-Context`): one line, its keys
+/// and numbers as the caller wrote them, with non-ASCII characters escaped, so that a
+/// pretty-printed context (`json.dumps(indent=2)`) cannot put line breaks in the `/next`
+/// head.
 fn client_context(encoded: &str) -> Result<String, ApiError> {
+    if encoded.len() > caller_limits::MAX_CLIENT_CONTEXT {
+        // Lambda documents the limit (API_Invoke: "Up to 3,583 bytes of base64-encoded
+        // data") but not its answer to a bigger one; no source for the exact type and
+        // message was found, so this is the documented type for "a request header is
+        // invalid" (InvalidRequestContentException, 400) with a message that says the limit.
+        return Err(ApiError::new(
+            400,
+            "InvalidRequestContentException",
+            format!(
+                "X-Amz-Client-Context is {} bytes: Lambda takes up to {} bytes of base64-encoded client context",
+                encoded.len(),
+                caller_limits::MAX_CLIENT_CONTEXT
+            ),
+        ));
+    }
     let invalid = || ApiError::invalid("X-Amz-Client-Context must be a base64-encoded JSON object");
     let decoded = crate::b64::decode(encoded).ok_or_else(invalid)?;
     let text = String::from_utf8(decoded).map_err(|_| invalid())?;
     match serde_json::from_str::<serde_json::Value>(&text) {
-        Ok(serde_json::Value::Object(_)) => Ok(text),
+        Ok(serde_json::Value::Object(_)) => Ok(compact_json(&text)),
         _ => Err(invalid()),
     }
+}
+
+/// `text`, valid JSON, on one line of ASCII: the whitespace between tokens left out, and
+/// characters past ASCII (and DEL) inside strings escaped as `\uXXXX`. Keys keep their
+/// order and numbers their spelling (a parse and re-serialisation would sort the keys).
+fn compact_json(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            if c.is_ascii() && c != '\u{7f}' {
+                out.push(c);
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A tenant id outside Lambda's constraints, refused as AWS refuses a parameter that fails
+/// its model's constraints (`ValidationException`, "1 validation error detected: …";
+/// constraints from <https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>).
+fn invalid_tenant(tenant: &str) -> ApiError {
+    let constraint = if tenant.len() > caller_limits::MAX_TENANT_ID {
+        format!(
+            "Member must have length less than or equal to {}",
+            caller_limits::MAX_TENANT_ID
+        )
+    } else {
+        "Member must satisfy regular expression pattern: [a-zA-Z0-9\\._:\\/=+\\-@ ]+".to_owned()
+    };
+    ApiError::new(
+        400,
+        "ValidationException",
+        format!(
+            "1 validation error detected: Value at 'tenantId' failed to satisfy constraint: {constraint}"
+        ),
+    )
+}
+
+/// A trace header the runtime could not be handed (a control byte, non-ASCII, or longer
+/// than Lambda's documented trace header): Lambda's type for "a request header is invalid".
+fn invalid_trace(trace: &str) -> ApiError {
+    let printable = trace.bytes().all(|b| (b' '..=b'~').contains(&b));
+    ApiError::new(
+        400,
+        "InvalidRequestContentException",
+        format!(
+            "X-Amzn-Trace-Id must be at most {} bytes of printable ASCII (this one is {} bytes{})",
+            caller_limits::MAX_TRACE_ID,
+            trace.len(),
+            if printable {
+                ""
+            } else {
+                ", with bytes outside printable ASCII"
+            }
+        ),
+    )
 }
 
 /// The first value of `key` in the query of `target`, percent-decoded.
@@ -359,24 +462,18 @@ pub(crate) fn handle(
     let mut invoke = call.invoke;
     invoke.payload = payload;
     let pending = enqueue(shared, invoke.request_id(request_id.clone()));
-    if let Ok(answer) = pending.answer(Duration::ZERO)
-        && answer.status == 429
-    {
-        let body = serde_json::json!({
-            "Type": "User",
-            "Reason": "ConcurrentInvocationLimitExceeded",
-            "message": answer.error_message().unwrap_or_else(|| "Rate Exceeded.".into()),
-        });
-        return conn.respond(
-            429,
-            &[
-                ("Content-Type", "application/json"),
-                ("x-amzn-ErrorType", "TooManyRequestsException"),
-                ("x-amzn-RequestId", &request_id),
-            ],
-            &serde_json::to_vec(&body).unwrap_or_default(),
-            Flow::KeepAlive,
-        );
+    // Turned away when queued (`queue::enqueue`): throttled, or a `/next` head that cannot
+    // be sent.
+    if let Ok(answer) = pending.answer(Duration::ZERO) {
+        let message = answer.error_message().unwrap_or_default();
+        match answer.status {
+            429 => return throttled(conn, &request_id, &message),
+            400 => {
+                let error = ApiError::new(400, "InvalidRequestContentException", message);
+                return error.respond(conn, &request_id, Flow::KeepAlive);
+            }
+            _ => {}
+        }
     }
     match (call.kind, route.operation) {
         (InvocationType::Event, _) => conn.respond(
@@ -388,6 +485,33 @@ pub(crate) fn handle(
         (_, Operation::Invoke) => buffered(conn, &pending, call.tail),
         (_, Operation::Stream) => streamed(conn, head, pending, call.tail),
     }
+}
+
+/// Lambda's throttling answer: 429, `x-amzn-ErrorType: TooManyRequestsException`, and a body
+/// with `Type`, `Reason` and `message`, the fields Lambda's `TooManyRequestsException` has
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html>; `retryAfterSeconds` is
+/// optional and left out).
+fn throttled(conn: &mut Conn, request_id: &str, message: &str) -> io::Result<Flow> {
+    let message = if message.is_empty() {
+        "Rate Exceeded."
+    } else {
+        message
+    };
+    let body = serde_json::json!({
+        "Type": "User",
+        "Reason": "ConcurrentInvocationLimitExceeded",
+        "message": message,
+    });
+    conn.respond(
+        429,
+        &[
+            ("Content-Type", "application/json"),
+            ("x-amzn-ErrorType", "TooManyRequestsException"),
+            ("x-amzn-RequestId", request_id),
+        ],
+        &serde_json::to_vec(&body).unwrap_or_default(),
+        Flow::KeepAlive,
+    )
 }
 
 /// Answers a request whose body could not be read.
@@ -550,6 +674,32 @@ mod tests {
         assert_eq!(client_context("not base64!").unwrap_err().status, 400);
         let not_object = crate::b64::encode(b"[1]");
         assert_eq!(client_context(&not_object).unwrap_err().status, 400);
+    }
+
+    /// A pretty-printed client context reaches the runtime on one line of ASCII, its keys in
+    /// the caller's order; one over 3,583 bytes of base64 is refused with 400.
+    #[test]
+    fn client_contexts_compact() {
+        let pretty = "{\n  \"z\": 1.50,\n  \"a\": {\"k\": \"v w\\\" \\n é 😀\"}\r\n}";
+        let encoded = crate::b64::encode(pretty.as_bytes());
+        let compact = client_context(&encoded).unwrap();
+        assert_eq!(
+            compact,
+            r#"{"z":1.50,"a":{"k":"v w\" \n \u00e9 \ud83d\ude00"}}"#
+        );
+        let same: serde_json::Value = serde_json::from_str(&compact).unwrap();
+        assert_eq!(
+            same,
+            serde_json::from_str::<serde_json::Value>(pretty).unwrap()
+        );
+        let big = crate::b64::encode(format!("{{\"k\":\"{}\"}}", "x".repeat(2700)).as_bytes());
+        assert!(big.len() > caller_limits::MAX_CLIENT_CONTEXT);
+        let error = client_context(&big).unwrap_err();
+        assert_eq!(
+            (error.status, error.error_type),
+            (400, "InvalidRequestContentException")
+        );
+        assert!(error.message.contains("3583"), "{}", error.message);
     }
 
     /// The tail is the last 4 KB of the lines, cut on a character boundary.

@@ -67,11 +67,12 @@
 //! - `server`: the accept loop, one thread per connection.
 //! - `conn`: one connection: request heads and bodies in, responses out.
 //! - `timer`: the deadline watcher.
-//! - `queue`: what an [`Invoke`] becomes when queued (headers, deadline, the 429 turn-away).
+//! - `queue`: what an [`Invoke`] becomes when queued (headers, deadline, the 400 and 429
+//!   turn-aways).
 //! - `lifecycle`: delivery, the end barrier, timeouts, exits, START / END / REPORT lines.
 //! - `pending`: [`PendingInvocation`], [`Finished`], [`StreamRead`]: the caller's waits.
 //! - `platform_log`: START / END / REPORT / INIT_REPORT, or their JSON `platform.*` records.
-//! - `state`: the shared state, its one lock and one condition variable.
+//! - `state`: the shared state, its one lock, and who is woken by which change.
 //! - `freeze`: the freeze of a process waiting in `/next`, and the work still running then.
 //! - `memory`: "Max Memory Used" of the function's process tree, from `/proc`.
 //! - `extension`: a registered extension and its INVOKE / SHUTDOWN events.
@@ -83,6 +84,8 @@
 //! - `next_reply`: [`NextReply`], a scripted answer to one `/next`.
 //! - `init_error`: [`InitErrorRecord`], what was posted to `/init/error`.
 //! - `settings`: the function's settings and [`Reports`].
+//! - `caller_limits`: what a caller may send into a `/next` head (Lambda's limits, the
+//!   runtime's head buffer).
 //! - `route`: which Runtime API endpoint a method and path are for.
 //! - `wire`: sans-IO HTTP/1.1: heads, body framing, response bytes.
 //! - `field_block`: the end of a request head or trailer section, found incrementally under caps.
@@ -124,6 +127,7 @@ mod b64;
 mod builder;
 mod calendar;
 mod chunk_size;
+mod caller_limits;
 mod conn;
 #[doc(hidden)]
 pub mod crc32;

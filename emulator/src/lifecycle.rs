@@ -119,13 +119,20 @@ pub(crate) fn finish(shared: &Shared, state: &mut State, slot: &Arc<Slot>, endin
     }
     let memory_kb = state.process.peak_kb;
     state.in_flight.retain(|s| !Arc::ptr_eq(s, slot));
-    state.remember_finished(slot.clone());
-    let mut progress = state.slot(slot);
-    if progress.finished_at.is_some() {
+    if state.slot(slot).finished_at.is_some() {
         return;
     }
+    state.remember_finished(slot);
+    if slot.asynchronous {
+        state.events.0 = state.events.0.saturating_sub(1);
+        state.events.1 = state.events.1.saturating_sub(slot.payload_len);
+    }
+    let mut progress = state.slot(slot);
     progress.finished_at = Some(now);
     progress.ending = ending;
+    // Nothing reads the event once the invocation has ended: only the caller's answer and
+    // logs are kept, for as long as the caller holds its handle.
+    progress.event = None;
     if ending == Ending::Rejected {
         return;
     }
@@ -182,7 +189,7 @@ pub(crate) fn time_out(shared: &Shared, state: &mut State, slot: &Arc<Slot>) {
         .queue
         .retain(|q| !matches!(q, Queued::Invocation(s) if Arc::ptr_eq(s, slot)));
     finish(shared, state, slot, Ending::TimedOut);
-    state.remember_timed_out(slot.clone());
+    state.remember_timed_out(slot);
     // Lambda resets the environment; Managed Instances only report the timeout (§6.1, §7.2).
     if was_delivered && !concurrent && state.process.generation > 0 {
         state.process.restart_requested = true;
@@ -286,10 +293,14 @@ pub(crate) fn append_log(state: &mut State, line: &str) {
         .recently_finished
         .iter()
         .rev()
-        .find(|slot| line.contains(slot.request_id.as_str()))
-        .cloned();
+        .find(|finished| line.contains(finished.request_id.as_str()))
+        .map(|finished| finished.slot.upgrade());
     if let Some(slot) = late {
-        state.slot(&slot).logs.push(line.to_owned());
+        // Its caller may have let it go: then nobody reads the line, but it is still not
+        // another invocation's.
+        if let Some(slot) = slot {
+            state.slot(&slot).logs.push(line.to_owned());
+        }
         return;
     }
     for slot in state.in_flight.clone() {

@@ -62,14 +62,15 @@ impl PendingInvocation {
     /// Waits up to `limit` for the runtime's answer; returns as soon as the answer's body has
     /// arrived, whatever the runtime does next.
     pub fn answer(&self, limit: Duration) -> Result<Answer, WaitError> {
-        self.shared
-            .wait(limit, |state| state.slot(&self.slot).answer.clone())
+        self.shared.wait_slot(&self.slot, limit, |state| {
+            state.slot(&self.slot).answer.clone()
+        })
     }
 
     /// Waits up to `limit` for the invocation to end: the runtime asked for the next event
     /// (and every INVOKE extension did), or it timed out, or the process exited.
     pub fn finished(&self, limit: Duration) -> Result<Finished, WaitError> {
-        self.shared.wait(limit, |state| {
+        self.shared.wait_slot(&self.slot, limit, |state| {
             let progress = state.slot(&self.slot);
             progress.finished_at.map(|at| Finished {
                 answer: progress.answer.clone(),
@@ -84,7 +85,7 @@ impl PendingInvocation {
     /// Waits up to `limit` for bytes of the answer past `offset`, or for its end: a streamed
     /// answer arrives piece by piece, a buffered one all at once.
     pub fn read_stream(&self, offset: usize, limit: Duration) -> Result<StreamRead, WaitError> {
-        self.shared.wait(limit, |state| {
+        self.shared.wait_slot(&self.slot, limit, |state| {
             let progress = state.slot(&self.slot);
             if let Some(answer) = &progress.answer {
                 return Some(StreamRead {

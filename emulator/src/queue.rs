@@ -1,10 +1,12 @@
 //! Queueing an invocation: the [`Slot`] an [`Invoke`] becomes (its `/next` headers with
-//! Lambda's defaults, its deadline), and in Managed Instances mode the turn-away (429) when no
-//! `/next` is idle. Shared by `Emulator::invoke` and the invoke front.
+//! Lambda's defaults, its deadline), and the turn-aways: a `/next` head that cannot be sent
+//! (400), a full queue of `Event` invocations (429), and in Managed Instances mode no idle
+//! `/next` (429). Shared by `Emulator::invoke` and the invoke front.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::caller_limits;
 use crate::ending::Ending;
 use crate::ids;
 use crate::invoke::{DeadlineSpec, Invoke};
@@ -15,12 +17,39 @@ use crate::slot::{Slot, SlotSpec};
 use crate::state::{Queued, Shared};
 use coda_lambda::protocol;
 
-/// Queues an invocation on `shared`, for `Emulator::invoke` and the invoke front alike: in
-/// Managed Instances mode it is turned away at once (429) when no `/next` is idle.
+/// Queues an invocation on `shared`, for `Emulator::invoke` and the invoke front alike. It is
+/// turned away at once, ending [`Ending::Rejected`] with an answer of the emulator's:
+///
+/// - 400 `InvalidRequestContentException` when its `/next` head cannot be sent (a header
+///   name that is not a token, a control byte in a value, a head over the runtime's
+///   buffer: `caller_limits`), so that no caller can break the runtime's connection;
+/// - 429 `TooManyRequestsException` for an `Event` invocation when the queue of events
+///   accepted and not ended is full (`Settings::max_queued_events`, `max_queued_event_bytes`);
+/// - in Managed Instances mode, 429 when no `/next` is idle.
 pub(crate) fn enqueue(shared: &Arc<Shared>, invoke: Invoke) -> PendingInvocation {
+    let large_head = invoke.large_head;
     let slot = Arc::new(slot(&shared.settings, invoke));
+    let refused = caller_limits::next_head_problem(&slot.headers, slot.payload_len, large_head);
     let concurrent = shared.settings.concurrency > 1;
-    shared.update(|state| {
+    shared.change(|state| {
+        if let Some(message) = refused {
+            let mut answer =
+                lifecycle::synthetic_answer(&slot, "InvalidRequestContentException", &message);
+            answer.status = 400;
+            state.slot(&slot).answer = Some(answer);
+            lifecycle::finish(shared, state, &slot, Ending::Rejected);
+            return;
+        }
+        if slot.asynchronous
+            && let Some(message) = events_full(&shared.settings, state.events, slot.payload_len)
+        {
+            let mut answer =
+                lifecycle::synthetic_answer(&slot, "TooManyRequestsException", &message);
+            answer.status = 429;
+            state.slot(&slot).answer = Some(answer);
+            lifecycle::finish(shared, state, &slot, Ending::Rejected);
+            return;
+        }
         let queued = state
             .queue
             .iter()
@@ -48,13 +77,29 @@ pub(crate) fn enqueue(shared: &Arc<Shared>, invoke: Invoke) -> PendingInvocation
             state.slot(&slot).answer = Some(answer);
             lifecycle::finish(shared, state, &slot, Ending::Rejected);
         } else {
-            state.queue.push_back(Queued::Invocation(slot.clone()));
+            if slot.asynchronous {
+                state.events.0 += 1;
+                state.events.1 += slot.payload_len;
+            }
+            shared.enqueue(state, slot.clone());
         }
     });
     PendingInvocation {
         shared: shared.clone(),
         slot,
     }
+}
+
+/// Why one more `Event` invocation of `len` bytes does not fit beside `events` (count,
+/// bytes) accepted and not ended, if it does not.
+fn events_full(settings: &Settings, events: (usize, usize), len: usize) -> Option<String> {
+    let (count, bytes) = events;
+    let (max_count, max_bytes) = (settings.max_queued_events, settings.max_queued_event_bytes);
+    (count >= max_count || bytes.saturating_add(len) > max_bytes).then(|| {
+        format!(
+            "Rate Exceeded. The emulator's queue of Event invocations is full: {count} accepted and not ended ({bytes} bytes) of at most {max_count} events and {max_bytes} bytes (EmulatorBuilder::max_queued_events, max_queued_event_bytes)"
+        )
+    })
 }
 
 /// The slot of `invoke`: its `/next` headers with Lambda's defaults, and its deadline.
@@ -114,6 +159,7 @@ fn slot(c: &Settings, invoke: Invoke) -> Slot {
         request_id,
         invocation_id,
         payload: invoke.payload,
+        asynchronous: invoke.asynchronous,
         headers,
         version,
         answer_status: invoke.answer_status,

@@ -65,20 +65,24 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
         } else {
             end_previous(shared, &mut state)
         };
-        match again {
+        let item = match again {
             Some(slot) => Some(Queued::Invocation(slot)),
             None => {
                 state.parked_next += 1;
-                shared.notify();
+                shared.notify_general();
                 let mut tried_freeze = false;
                 let item = loop {
                     if state.shutdown {
                         break None;
                     }
                     if !conn.peer_alive() {
-                        // The function process that asked is gone: hand nothing to it.
+                        // The function process that asked is gone: hand nothing to it, and
+                        // pass on the wake-up it may have taken for a queued event.
                         state.parked_next -= 1;
-                        shared.notify();
+                        if !state.queue.is_empty() {
+                            shared.pass_next();
+                        }
+                        shared.notify_general();
                         return Ok(Flow::Close);
                     }
                     if state.extensions_ready()
@@ -91,7 +95,7 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
                         state = freeze(shared, state);
                         continue;
                     }
-                    state = shared.wait_guard(state);
+                    state = shared.wait_next(state);
                 };
                 state.parked_next -= 1;
                 thaw(&mut state);
@@ -100,9 +104,17 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
                 }
                 item
             }
-        }
+        };
+        // The event to write: the invocation keeps it until it ends (a timeout meanwhile
+        // releases the invocation's copy, not this one).
+        let event = match &item {
+            Some(Queued::Invocation(slot)) => state.slot(slot).event.clone(),
+            _ => None,
+        };
+        (item, event)
     };
-    shared.notify();
+    shared.notify_general();
+    let (item, event) = item;
     match item {
         None => conn.respond_error(
             500,
@@ -116,7 +128,8 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
                 .iter()
                 .map(|(n, v)| (n.as_str(), v.as_str()))
                 .collect();
-            conn.respond(200, &headers, &slot.payload, Flow::KeepAlive)
+            let event = event.unwrap_or_default();
+            conn.respond(200, &headers, &event, Flow::KeepAlive)
         }
         Some(Queued::Scripted(NextReply::Status { status, body })) => conn.respond(
             status,
@@ -176,7 +189,7 @@ fn freeze<'a>(shared: &'a Shared, state: MutexGuard<'a, State>) -> MutexGuard<'a
     let after = state
         .recently_finished
         .back()
-        .map(|slot| slot.request_id.clone());
+        .map(|finished| finished.request_id.clone());
     if !busy.is_empty() {
         let whose = after
             .as_deref()
@@ -191,7 +204,7 @@ fn freeze<'a>(shared: &'a Shared, state: MutexGuard<'a, State>) -> MutexGuard<'a
         after,
         busy_threads: busy,
     });
-    shared.notify();
+    shared.notify_general();
     state
 }
 
@@ -256,7 +269,7 @@ fn target(state: &State, id: &str, invocation_id: Option<&str>) -> Target {
             Target::Slot(Arc::clone(slot))
         };
     }
-    if state.timed_out.iter().any(|s| s.request_id == id)
+    if state.timed_out.iter().any(|timed_out| timed_out == id)
         || state.in_flight.iter().any(|s| s.request_id == id)
     {
         return Target::Stale;
@@ -296,7 +309,7 @@ fn answer(
     let read = conn.read_body(head, limit, &mut |piece| {
         payload.extend_from_slice(piece);
         if let Some(slot) = &live {
-            shared.update(|state| {
+            shared.change(|state| {
                 lifecycle::stream_bytes(state, slot, content_type.as_deref(), piece)
             });
         }
@@ -313,7 +326,7 @@ fn answer(
             return conn.fail_read(e);
         }
     };
-    shared.update(|state| state.answer_posts += 1);
+    shared.change(|state| state.answer_posts += 1);
 
     let slot = match target {
         Target::Slot(slot) => slot,
@@ -418,7 +431,7 @@ fn answer(
         latency: slot.queued_at.elapsed(),
     };
     let concurrent = shared.settings.concurrency > 1;
-    let accepted = shared.update(|state| {
+    let accepted = shared.change(|state| {
         // The deadline may have passed while the body arrived.
         if state.slot(&slot).finished_at.is_some() {
             return false;
@@ -461,7 +474,7 @@ fn answer(
 /// bytes that arrived.
 fn truncated(shared: &Shared, slot: &Arc<Slot>, content_type: Option<String>, payload: Vec<u8>) {
     let concurrent = shared.settings.concurrency > 1;
-    shared.update(|state| {
+    shared.change(|state| {
         let answered = {
             let mut progress = state.slot(slot);
             if progress.answer.is_some() || progress.finished_at.is_some() {

@@ -42,7 +42,16 @@ pub(crate) struct Settings {
     pub(crate) aliases: Vec<(String, String)>,
     /// The connection caps and timeouts of the Runtime API port and the invoke front.
     pub(crate) listeners: Listeners,
+    /// The most `Event` invocations accepted and not ended; more are throttled (429).
+    pub(crate) max_queued_events: usize,
+    /// The most payload bytes of `Event` invocations accepted and not ended.
+    pub(crate) max_queued_event_bytes: usize,
 }
+
+/// Default of [`Settings::max_queued_events`].
+pub(crate) const MAX_QUEUED_EVENTS: usize = 1000;
+/// Default of [`Settings::max_queued_event_bytes`]: 256 MiB.
+pub(crate) const MAX_QUEUED_EVENT_BYTES: usize = 256 * 1024 * 1024;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -62,6 +71,8 @@ impl Default for Settings {
             freeze: false,
             aliases: Vec::new(),
             listeners: Listeners::default(),
+            max_queued_events: MAX_QUEUED_EVENTS,
+            max_queued_event_bytes: MAX_QUEUED_EVENT_BYTES,
         }
     }
 }

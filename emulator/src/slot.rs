@@ -1,7 +1,9 @@
-//! [`Slot`]: one invocation's fixed facts (request id, payload, `/next` headers, deadline,
-//! fault injection) and its [`Progress`] (delivered, answered, ended, its log lines).
+//! [`Slot`]: one invocation's fixed facts (request id, `/next` headers, deadline, fault
+//! injection) and its [`Progress`] (its event until it ends, delivered, answered, ended, its
+//! log lines), with the condition variable its caller waits on.
 
-use std::sync::{Mutex, MutexGuard};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::answer::Answer;
@@ -18,8 +20,10 @@ pub(crate) struct Slot {
     pub(crate) queued_at: Instant,
     /// When the caller stops waiting: the function timeout after queueing.
     pub(crate) deadline: Instant,
-    /// The event.
-    pub(crate) payload: Vec<u8>,
+    /// The size of the event, in bytes.
+    pub(crate) payload_len: usize,
+    /// Whether it is an `Event` (asynchronous) invocation, counted in the bounded queue.
+    pub(crate) asynchronous: bool,
     /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
     /// The function version that runs it (START lines, `X-Amz-Executed-Version`).
@@ -30,6 +34,9 @@ pub(crate) struct Slot {
     pub(crate) drop_answer: bool,
     /// How far it got, behind its own lock (taken after the global one).
     progress: Mutex<Progress>,
+    /// What its caller waits on, with the global lock: woken by every change of its progress
+    /// ([`ProgressGuard`]) and by shutdown.
+    pub(crate) changed: Condvar,
 }
 
 /// The parts of a [`Slot`] given at creation.
@@ -40,6 +47,8 @@ pub(crate) struct SlotSpec {
     pub(crate) invocation_id: Option<String>,
     /// The event.
     pub(crate) payload: Vec<u8>,
+    /// Whether it is an `Event` (asynchronous) invocation.
+    pub(crate) asynchronous: bool,
     /// The `/next` headers, final.
     pub(crate) headers: Vec<(String, String)>,
     /// The function version that runs it.
@@ -62,25 +71,81 @@ impl Slot {
             invocation_id: spec.invocation_id,
             queued_at: spec.queued_at,
             deadline: spec.deadline,
-            payload: spec.payload,
+            payload_len: spec.payload.len(),
+            asynchronous: spec.asynchronous,
             headers: spec.headers,
             version: spec.version,
             answer_status: spec.answer_status,
             drop_answer: spec.drop_answer,
-            progress: Mutex::new(Progress::default()),
+            progress: Mutex::new(Progress {
+                event: Some(Arc::new(spec.payload)),
+                ..Progress::default()
+            }),
+            changed: Condvar::new(),
         }
     }
 
     /// Locks the progress. Lock order: the global state lock first, so every caller goes
     /// through `State::slot`, which can only be reached with that lock held.
-    pub(crate) fn lock_progress(&self) -> MutexGuard<'_, Progress> {
-        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn lock_progress(&self) -> ProgressGuard<'_> {
+        ProgressGuard {
+            slot: self,
+            progress: self.progress.lock().unwrap_or_else(|e| e.into_inner()),
+            written: false,
+        }
+    }
+
+    /// The bytes of its event (until it ends), its answer and its streamed bytes so far.
+    pub(crate) fn held_bytes(&self) -> usize {
+        let progress = self.progress.lock().unwrap_or_else(|e| e.into_inner());
+        progress.event.as_ref().map_or(0, |e| e.len())
+            + progress.answer.as_ref().map_or(0, |a| a.payload.len())
+            + progress.stream.as_ref().map_or(0, |s| s.bytes.len())
+    }
+}
+
+/// A slot's locked progress. Reading it wakes nobody; writing to it (through `DerefMut`)
+/// wakes the slot's waiters when the guard is dropped, so no change of an invocation's
+/// progress can be made without its caller hearing of it.
+#[derive(Debug)]
+pub(crate) struct ProgressGuard<'a> {
+    /// The slot, whose condition variable is notified.
+    slot: &'a Slot,
+    /// The progress, locked.
+    progress: MutexGuard<'a, Progress>,
+    /// Whether it was borrowed mutably.
+    written: bool,
+}
+
+impl Deref for ProgressGuard<'_> {
+    type Target = Progress;
+
+    fn deref(&self) -> &Progress {
+        &self.progress
+    }
+}
+
+impl DerefMut for ProgressGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Progress {
+        self.written = true;
+        &mut self.progress
+    }
+}
+
+impl Drop for ProgressGuard<'_> {
+    fn drop(&mut self) {
+        if self.written {
+            self.slot.changed.notify_all();
+        }
     }
 }
 
 /// How far an invocation got.
 #[derive(Debug, Default)]
 pub(crate) struct Progress {
+    /// The event, until the invocation ends (then released: a finished invocation keeps
+    /// only what its caller may still read).
+    pub(crate) event: Option<Arc<Vec<u8>>>,
     /// When a `/next` handed it out.
     pub(crate) delivered_at: Option<Instant>,
     /// Streamed bytes received so far, while a streamed answer is arriving.

@@ -1,15 +1,29 @@
 //! The emulator's shared state: queued events, invocations in flight, extensions, the
-//! function process, and the one condition variable every waiter sleeps on. The records it
-//! holds are defined below it ([`Slot`], [`Extension`], [`Settings`], …); this module owns
-//! only how they are kept and waited on.
+//! function process, and the condition variables its waiters sleep on. The records it holds
+//! are defined below it ([`Slot`], [`Extension`], [`Settings`], …); this module owns only how
+//! they are kept and waited on.
 //!
 //! Lock order: the global [`State`] mutex first, then a slot's progress mutex. Every change
-//! is made with the global lock held and followed by `notify_all`, so a waiter that checks
-//! its condition under the global lock cannot miss an update.
+//! is made with the global lock held, and every waiter checks its condition under that lock,
+//! so a notification sent after a change cannot be missed. Waiters are woken by what they
+//! wait for, not all at once (a caller's wait costs nothing to other invocations):
+//!
+//! - a caller waits on its own slot's condition variable ([`Slot::changed`]); every change of
+//!   a slot's progress goes through [`State::slot`]'s guard, which wakes that slot's waiters
+//!   when it was written to;
+//! - parked `/next` calls wait on `next_ready`: one is woken per queued event
+//!   ([`Shared::enqueue`]), all of them by the rare changes that can matter to every one
+//!   (extensions, the process, shutdown: [`Shared::update`], [`Shared::notify`]);
+//! - the deadline watcher waits on `deadlines`, woken when an event with an earlier deadline
+//!   than the one it sleeps until is queued;
+//! - the rest (the supervisor, extensions, `Emulator::wait_*`, settled logs) wait on the
+//!   general `changed`, woken by every change; there are a few of them, whatever the load.
+//!
+//! Shutdown wakes everyone: the three shared condition variables and every open slot's.
 
 use std::collections::VecDeque;
 use std::net::TcpStream;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use crate::extension::Extension;
@@ -17,13 +31,23 @@ use crate::freeze::Freeze;
 use crate::init_error::InitErrorRecord;
 use crate::next_reply::NextReply;
 use crate::settings::Settings;
-use crate::slot::{Progress, Slot};
+use crate::slot::{ProgressGuard, Slot};
 use crate::wait_error::WaitError;
 
 /// How many timed-out invocations are remembered, to answer their late posts with 410.
 const TIMED_OUT_MEMORY: usize = 256;
 /// How many finished invocations late output lines can still be attributed to.
 const RECENTLY_FINISHED: usize = 32;
+
+/// A finished invocation, as the state remembers it for late output lines: its request id,
+/// and its slot while a caller still holds it (the state does not keep its memory alive).
+#[derive(Debug)]
+pub(crate) struct Finished {
+    /// The request id, which late lines are matched on.
+    pub(crate) request_id: String,
+    /// The slot, while a caller's handle keeps it.
+    pub(crate) slot: Weak<Slot>,
+}
 
 /// What `/next` hands out next.
 #[derive(Debug)]
@@ -75,12 +99,19 @@ pub(crate) struct State {
     pub(crate) queue: VecDeque<Queued>,
     /// Invocations handed out and not finished, oldest first.
     pub(crate) in_flight: Vec<Arc<Slot>>,
-    /// Invocations that ended by timeout, newest last (their late posts get 410).
-    pub(crate) timed_out: VecDeque<Arc<Slot>>,
+    /// The request ids of invocations that ended by timeout, newest last (their late posts
+    /// get 410). Only the ids: a timed-out event's payload and answer are not kept here.
+    pub(crate) timed_out: VecDeque<String>,
     /// The last invocations that ended, newest last: output that names one of them after its
     /// end (the process wrote it just before `/next`, the pipe delivered it just after) is
     /// still theirs.
-    pub(crate) recently_finished: VecDeque<Arc<Slot>>,
+    pub(crate) recently_finished: VecDeque<Finished>,
+    /// `Event` invocations accepted and not ended: how many, and their payload bytes (the
+    /// bound of `Settings::max_queued_events` / `max_queued_event_bytes`).
+    pub(crate) events: (usize, usize),
+    /// When the deadline watcher looks next (`None`: it sleeps until woken): an event queued
+    /// with an earlier deadline wakes it.
+    pub(crate) timer_wakes_at: Option<Instant>,
     /// When the function process last wrote a line.
     pub(crate) last_output_at: Option<Instant>,
     /// `/next` calls waiting for an event now.
@@ -107,8 +138,9 @@ pub(crate) struct State {
 }
 
 impl State {
-    /// The progress of `slot` (locks its mutex; the global lock is already held).
-    pub(crate) fn slot<'a>(&self, slot: &'a Slot) -> MutexGuard<'a, Progress> {
+    /// The progress of `slot` (locks its mutex; the global lock is already held). Writing
+    /// through the guard wakes the slot's waiters when it is dropped.
+    pub(crate) fn slot<'a>(&self, slot: &'a Slot) -> ProgressGuard<'a> {
         slot.lock_progress()
     }
 
@@ -117,20 +149,46 @@ impl State {
         self.extensions.iter().all(|e| e.ready)
     }
 
-    /// Remembers a finished slot for late output lines.
-    pub(crate) fn remember_finished(&mut self, slot: Arc<Slot>) {
-        self.recently_finished.push_back(slot);
+    /// Remembers a finished slot for late output lines (its id, and the slot only while a
+    /// caller holds it).
+    pub(crate) fn remember_finished(&mut self, slot: &Arc<Slot>) {
+        self.recently_finished.push_back(Finished {
+            request_id: slot.request_id.clone(),
+            slot: Arc::downgrade(slot),
+        });
         while self.recently_finished.len() > RECENTLY_FINISHED {
             self.recently_finished.pop_front();
         }
     }
 
-    /// Remembers a timed-out slot so a late post to it gets 410.
-    pub(crate) fn remember_timed_out(&mut self, slot: Arc<Slot>) {
-        self.timed_out.push_back(slot);
+    /// Remembers a timed-out slot's id so a late post to it gets 410.
+    pub(crate) fn remember_timed_out(&mut self, slot: &Slot) {
+        self.timed_out.push_back(slot.request_id.clone());
         while self.timed_out.len() > TIMED_OUT_MEMORY {
             self.timed_out.pop_front();
         }
+    }
+
+    /// Every slot the state holds that is not finished: queued or in flight.
+    pub(crate) fn open_slots(&self) -> impl Iterator<Item = &Arc<Slot>> + '_ {
+        let queued = self.queue.iter().filter_map(|q| match q {
+            Queued::Invocation(slot) => Some(slot),
+            Queued::Scripted(_) => None,
+        });
+        queued.chain(self.in_flight.iter())
+    }
+
+    /// The bytes of events and answers the state still references: queued and in-flight
+    /// invocations, and finished ones a caller still holds.
+    pub(crate) fn held_bytes(&self) -> usize {
+        let open: usize = self.open_slots().map(|s| s.held_bytes()).sum();
+        let finished: usize = self
+            .recently_finished
+            .iter()
+            .filter_map(|f| f.slot.upgrade())
+            .map(|s| s.held_bytes())
+            .sum();
+        open + finished
     }
 }
 
@@ -148,7 +206,12 @@ pub(crate) trait OutputSource: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The general condition variable: every change wakes its (few) waiters.
     changed: Condvar,
+    /// Parked `/next` calls: one woken per queued event, all by rare changes.
+    next_ready: Condvar,
+    /// The deadline watcher.
+    deadlines: Condvar,
     /// The emulated function's settings.
     pub(crate) settings: Settings,
     connections: Mutex<Vec<(u64, TcpStream)>>,
@@ -161,6 +224,8 @@ impl Shared {
         Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
+            next_ready: Condvar::new(),
+            deadlines: Condvar::new(),
             settings,
             connections: Mutex::new(Vec::new()),
             outputs: Mutex::new(Vec::new()),
@@ -187,8 +252,19 @@ impl Shared {
         }
     }
 
-    /// Runs `f` on the state under the lock and wakes every waiter afterwards.
+    /// Runs `f` on the state under the lock and wakes the general waiters and every parked
+    /// `/next` afterwards (slots written to wake their own waiters): for the changes that can
+    /// matter to any `/next` (extensions, the process, scripted replies).
     pub(crate) fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let result = self.change(f);
+        self.next_ready.notify_all();
+        result
+    }
+
+    /// Runs `f` on the state under the lock and wakes the general waiters afterwards (slots
+    /// written to wake their own waiters): for changes of invocations and counters, which no
+    /// parked `/next` waits for.
+    pub(crate) fn change<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
         let mut state = self.lock();
         let result = f(&mut state);
         drop(state);
@@ -196,14 +272,49 @@ impl Shared {
         result
     }
 
+    /// Queues `slot` for `/next` (the global lock is held): one parked `/next` is woken for
+    /// it, and the deadline watcher when this deadline comes before the one it sleeps until.
+    pub(crate) fn enqueue(&self, state: &mut State, slot: Arc<Slot>) {
+        let earlier = state.timer_wakes_at.is_none_or(|at| slot.deadline < at);
+        if earlier {
+            state.timer_wakes_at = Some(slot.deadline);
+            self.deadlines.notify_one();
+        }
+        state.queue.push_back(Queued::Invocation(slot));
+        self.next_ready.notify_one();
+    }
+
     /// Reads the state under the lock.
     pub(crate) fn read<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.lock())
     }
 
-    /// Waits until `ready` returns `Some`, the emulator shuts down, or `limit` passes.
+    /// Waits until `ready` returns `Some`, the emulator shuts down, or `limit` passes (on the
+    /// general condition variable).
     pub(crate) fn wait<T>(
         &self,
+        limit: Duration,
+        ready: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<T, WaitError> {
+        self.wait_on(&self.changed, limit, ready)
+    }
+
+    /// Waits until `ready` returns `Some`, the emulator shuts down, or `limit` passes, woken
+    /// only by changes of `slot` (and shutdown).
+    pub(crate) fn wait_slot<T>(
+        &self,
+        slot: &Slot,
+        limit: Duration,
+        ready: impl FnMut(&mut State) -> Option<T>,
+    ) -> Result<T, WaitError> {
+        self.wait_on(&slot.changed, limit, ready)
+    }
+
+    /// Waits on `condvar` until `ready` returns `Some`, the emulator shuts down, or `limit`
+    /// passes.
+    fn wait_on<T>(
+        &self,
+        condvar: &Condvar,
         limit: Duration,
         mut ready: impl FnMut(&mut State) -> Option<T>,
     ) -> Result<T, WaitError> {
@@ -222,12 +333,12 @@ impl Shared {
                     if left.is_zero() {
                         return Err(WaitError::TimedOut);
                     }
-                    self.changed
+                    condvar
                         .wait_timeout(state, left)
                         .unwrap_or_else(|e| e.into_inner())
                         .0
                 }
-                None => self.changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+                None => condvar.wait(state).unwrap_or_else(|e| e.into_inner()),
             };
         }
     }
@@ -275,11 +386,58 @@ impl Shared {
             .0
     }
 
+    /// A parked `/next` waits for an event (or a change that matters to every `/next`).
+    pub(crate) fn wait_next<'a>(&self, guard: MutexGuard<'a, State>) -> MutexGuard<'a, State> {
+        self.next_ready
+            .wait(guard)
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wakes one parked `/next`: for an event that a woken `/next` left in the queue.
+    pub(crate) fn pass_next(&self) {
+        self.next_ready.notify_one();
+    }
+
+    /// The deadline watcher waits until `until` (`None`: until woken), recording it so that
+    /// an earlier deadline wakes it.
+    pub(crate) fn wait_deadline<'a>(
+        &self,
+        mut guard: MutexGuard<'a, State>,
+        until: Option<Instant>,
+    ) -> MutexGuard<'a, State> {
+        guard.timer_wakes_at = until;
+        let guard = match until {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                self.deadlines
+                    .wait_timeout(guard, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+            None => self
+                .deadlines
+                .wait(guard)
+                .unwrap_or_else(|e| e.into_inner()),
+        };
+        let mut guard = guard;
+        guard.timer_wakes_at = None;
+        guard
+    }
+
+    /// Locks the state.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Wakes the general waiters and every parked `/next` (after a change made under a lock
+    /// taken with [`Shared::lock`] that any of them may wait for).
     pub(crate) fn notify(&self) {
+        self.changed.notify_all();
+        self.next_ready.notify_all();
+    }
+
+    /// Wakes the general waiters only.
+    pub(crate) fn notify_general(&self) {
         self.changed.notify_all();
     }
 
@@ -303,7 +461,13 @@ impl Shared {
     /// Marks the emulator shut down, wakes every waiter, and ends every connection's reading
     /// side: idle connections end at once, while a parked `/next` can still write its 500.
     pub(crate) fn shut_down(&self) {
-        self.update(|state| state.shutdown = true);
+        self.update(|state| {
+            state.shutdown = true;
+            for slot in state.open_slots() {
+                slot.changed.notify_all();
+            }
+        });
+        self.deadlines.notify_all();
         for (_, stream) in self
             .connections
             .lock()

@@ -1,6 +1,7 @@
-//! The deadline watcher: one thread that sleeps on the state's condition variable until the
+//! The deadline watcher: one thread that sleeps on its own condition variable until the
 //! earliest invocation deadline, then times out whatever has not ended (`docs/runtime-api.md`
-//! §7.2 #5). It wakes on every state change, so a new, earlier deadline is never missed.
+//! §7.2 #5). Queueing an event with an earlier deadline than the one it sleeps until wakes it
+//! (`Shared::enqueue`), so a new, earlier deadline is never missed; other changes do not.
 
 use std::io;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use crate::lifecycle;
 use crate::slot::Slot;
-use crate::state::{Queued, Shared, State};
+use crate::state::{Shared, State};
 
 /// Starts the deadline watcher on its own thread.
 pub(crate) fn spawn(shared: Arc<Shared>) -> io::Result<JoinHandle<()>> {
@@ -31,20 +32,15 @@ fn watch(shared: &Shared) {
             shared.notify();
             continue;
         }
-        state = match open_slots(&state).map(|s| s.deadline).min() {
-            Some(next) => shared.wait_guard_timeout(state, next.saturating_duration_since(now)),
-            None => shared.wait_guard(state),
-        };
+        let next = open_slots(&state).map(|s| s.deadline).min();
+        state = shared.wait_deadline(state, next);
     }
 }
 
 /// Invocations that can still time out: queued or in flight, not finished.
 fn open_slots(state: &State) -> impl Iterator<Item = Arc<Slot>> + '_ {
-    let queued = state.queue.iter().filter_map(|q| match q {
-        Queued::Invocation(slot) => Some(slot.clone()),
-        Queued::Scripted(_) => None,
-    });
-    queued
-        .chain(state.in_flight.iter().cloned())
+    state
+        .open_slots()
         .filter(move |slot| state.slot(slot).finished_at.is_none())
+        .cloned()
 }

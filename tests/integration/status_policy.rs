@@ -145,9 +145,11 @@ fn a_dropped_answer_is_sent_once_more() {
 #[test]
 fn an_oversized_next_head_is_named() {
     let mut served = serve(echo_or_fail);
-    served
-        .emulator
-        .invoke(Invoke::json(&json!({})).header("x-padding", "p".repeat(20 * 1024)));
+    served.emulator.invoke(
+        Invoke::json(&json!({}))
+            .header("x-padding", "p".repeat(20 * 1024))
+            .allow_large_head(),
+    );
     let error = served.stopped();
     assert!(
         matches!(&error, Error::Api(ApiError::HeadTooLarge { .. })),
