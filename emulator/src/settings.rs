@@ -38,6 +38,8 @@ pub(crate) struct Settings {
     pub(crate) freeze: bool,
     /// Declared aliases and the version each points at, in declaration order.
     pub(crate) aliases: Vec<(String, String)>,
+    /// The faults to inject, and what was injected so far.
+    pub(crate) faults: std::sync::Arc<crate::fault_record::FaultRecord>,
 }
 
 impl Default for Settings {
@@ -57,6 +59,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             freeze: false,
             aliases: Vec::new(),
+            faults: std::sync::Arc::default(),
         }
     }
 }
