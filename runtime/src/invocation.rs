@@ -214,8 +214,9 @@ mod tests {
         assert_eq!(inv.deadline_ms, Some(1_700_000_000_000));
         let warnings = inv.warnings.join("; ");
         assert!(
-            warnings.contains("the lambda-runtime-trace-id header is not UTF-8 (10 bytes): treated as absent")
-                && warnings.contains("lambda-runtime-client-context"),
+            warnings.contains(
+                "the lambda-runtime-trace-id header is not UTF-8 (10 bytes): treated as absent"
+            ) && warnings.contains("lambda-runtime-client-context"),
             "{warnings}"
         );
     }
