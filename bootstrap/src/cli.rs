@@ -18,7 +18,8 @@ usage:
   coda run [--port P] [--timeout S] [--memory MB] [--concurrency N] [--name NAME]
            [--handler H] [--env K=V]... [--pass-env NAME]... [--log-format text|json]
            [--function-version V] [--alias NAME[=VERSION]]... [--no-freeze]
-           [--idle-timeout S] [--listen IP] [--invoke JSON] -- <command...>
+           [--idle-timeout S] [--listen IP] [--faults SPEC] [--invoke JSON]
+           -- <command...>
       Start the Lambda emulator and run <command> as the function, with
       Lambda's environment and nothing else from this shell unless passed
       with --pass-env (a name, or a prefix and `*`) or set with --env.
@@ -38,6 +39,15 @@ usage:
       for the invocation to end, and exit. --listen IP binds both ports on
       IP instead of 127.0.0.1 (e.g. 0.0.0.0 for a container's port mapping;
       warned about: the emulator has no authentication, see SECURITY.md).
+      --faults SPEC injects Runtime API faults, to see how the function copes
+      (each is printed as `coda: fault injected: …`): a comma-separated list
+      of KEY=FAULT[@WHEN], FAULT one of next=500|403|204|cut|reset|close,
+      response=400|403|410|413|500|reset|close|slow:BYTES/MS,
+      headers=upper|mixed|empty|non-utf8, id=duplicate, deadline=past; WHEN
+      is N, N-M, N-, every (the default) or every:K, counting from 1 the
+      events handed out (next, headers, deadline), the /response and /error
+      posts (response) or the invocations queued (id). Example:
+      --faults 'next=500@3,response=413@2-4,deadline=past@every:5'.
       Write `--` before the command.
   coda invoke [--data JSON | --data-file F] [--name NAME] [--qualifier Q]
               [--url U] [--tail]
@@ -131,6 +141,8 @@ pub struct RunArgs {
     pub invoke: Option<String>,
     /// The IP address both ports are bound on (default `127.0.0.1`).
     pub listen: std::net::IpAddr,
+    /// Runtime API faults to inject (`--faults SPEC`).
+    pub faults: Option<coda_emulator::Faults>,
     /// The command that runs the function.
     pub command: Vec<OsString>,
 }
@@ -431,6 +443,7 @@ const RUN_FLAGS: &[&str] = &[
     "--invoke",
     "-i",
     "--listen",
+    "--faults",
 ];
 
 /// The flags of `coda run` that take no value.
@@ -468,6 +481,7 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
         freeze: true,
         invoke: None,
         listen: std::net::IpAddr::from([127, 0, 0, 1]),
+        faults: None,
         command: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -587,6 +601,13 @@ fn parse_run(args: &mut Args) -> Result<Command, UsageError> {
                                 "`--listen` takes an IP address to bind (127.0.0.1, 0.0.0.0, ::1), not `{ip}`"
                             ))
                         })?;
+                    }
+                    "--faults" => {
+                        let spec = text(&flag, value)?;
+                        let faults = spec
+                            .parse()
+                            .map_err(|e| UsageError::new(format!("`--faults`: {e}")))?;
+                        run.faults = Some(faults);
                     }
                     _ => {
                         return Err(UsageError::new(format!(
@@ -1175,6 +1196,36 @@ mod tests {
         assert_eq!(
             parse_strs(&["-v"]).unwrap_err().message,
             "unknown option `-v`"
+        );
+    }
+
+    /// `--faults SPEC` is read into `Faults`; a bad spec names the entry and what is valid.
+    #[test]
+    fn faults_forms() {
+        let Ok(Command::Run(run)) = parse_strs(&[
+            "run",
+            "--faults",
+            "next=500@3,response=slow:64/5",
+            "--",
+            "./fn",
+        ]) else {
+            panic!("parses");
+        };
+        assert_eq!(
+            run.faults.map(|f| f.to_string()).as_deref(),
+            Some("next=500@3,response=slow:64/5ms@every")
+        );
+        let error = parse_strs(&["run", "--faults", "next=501", "--", "./fn"]).unwrap_err();
+        assert!(
+            error.to_string().starts_with(
+                "`--faults`: fault `next=501`: `next` takes 500, 403, 204, cut, reset or close"
+            ),
+            "{error}"
+        );
+        let error = parse_strs(&["run", "--faults=next=500@0", "--", "./fn"]).unwrap_err();
+        assert!(
+            error.to_string().contains("calls count from 1, not 0"),
+            "{error}"
         );
     }
 

@@ -64,6 +64,9 @@ pub fn run(args: &RunArgs) -> Result<bool, RunError> {
     if let Some(handler) = &args.handler {
         builder = builder.handler(handler);
     }
+    if let Some(faults) = &args.faults {
+        builder = builder.faults(faults.clone());
+    }
     let version = args.function_version.as_deref().unwrap_or("$LATEST");
     builder = builder.version(version);
     for (alias, target) in &args.aliases {

@@ -1221,3 +1221,45 @@ fn an_idle_function_is_shut_down_and_started_again() {
         "a new process, a cold start: {answered:#?}"
     );
 }
+
+/// `coda run --faults`: `next=500@1` answers the function's first `/next` with a 500. The
+/// function (Coda's runtime) ends with one clear line naming the call and the status and
+/// exits 1 (`docs/runtime-api.md` §11 #1); `coda` prints `coda: fault injected: …` so the
+/// user sees why, and the `--invoke` event, lost with the process, fails as on Lambda.
+#[test]
+fn run_faults_shows_the_fault_and_its_effect() {
+    let finished = run_coda(with_hello(&[
+        "run",
+        "--faults",
+        "next=500@1",
+        "--invoke",
+        r#"{"name":"World"}"#,
+    ]));
+    assert_eq!(finished.code, Some(1), "{finished:#?}");
+    let lines = finished.stderr_lines();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("coda: fault injected: next=500 (call 1, request ")),
+        "{finished:#?}"
+    );
+    let fatal: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.contains("GET /2018-06-01/runtime/invocation/next: status 500"))
+        .collect();
+    assert_eq!(fatal.len(), 1, "one line from the function: {finished:#?}");
+    assert!(
+        finished.stdout.contains("Runtime.ExitError"),
+        "{finished:#?}"
+    );
+    finished.assert_no_panic();
+}
+
+/// A bad `--faults` spec is a usage error naming the entry and what is valid.
+#[test]
+fn run_faults_refuses_a_bad_spec() {
+    assert_usage_error(
+        &run_coda(with_hello(&["run", "--faults", "next=cut@1,body=slow"])),
+        "`--faults`: fault `body=slow`: unknown key `body`: the keys are next, response, headers, id and deadline",
+    );
+}

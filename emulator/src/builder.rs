@@ -212,6 +212,16 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Faults to inject into the Runtime API's answers ([`crate::Faults`]: statuses, cut and
+    /// reset connections, silent closes, a slow reader, odd headers, duplicate ids, a past
+    /// deadline), to see how a runtime copes. Each injection is recorded
+    /// ([`Emulator::faults_injected`]) and printed as `coda: fault injected: …` when reports
+    /// are printed.
+    pub fn faults(mut self, faults: crate::Faults) -> Self {
+        self.settings.faults = std::sync::Arc::new(crate::fault_record::FaultRecord::new(faults));
+        self
+    }
+
     /// Binds and starts serving.
     ///
     /// # Errors

@@ -336,6 +336,17 @@ impl Conn {
             }
         }
     }
+
+    /// Fault injection: makes the connection's close a reset (TCP RST: `SO_LINGER` of 0), so
+    /// the peer reads what was written, then "connection reset" instead of an end of stream.
+    pub(crate) fn reset(&mut self) {
+        let linger = nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        let _ =
+            nix::sys::socket::setsockopt(&self.stream, nix::sys::socket::sockopt::Linger, &linger);
+    }
 }
 
 /// Whether a read error is a read timeout running out (`WouldBlock` on Unix, `TimedOut` on

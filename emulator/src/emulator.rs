@@ -180,6 +180,11 @@ impl Emulator {
         self.shared.read(|s| s.held_bytes())
     }
 
+    /// The faults injected so far ([`crate::EmulatorBuilder::faults`]), in order.
+    pub fn faults_injected(&self) -> Vec<crate::Injected> {
+        self.shared.settings.faults.injected()
+    }
+
     /// Waits until at least `n` `/next` calls have arrived.
     pub fn wait_next_calls(&self, n: usize, limit: Duration) -> Result<(), WaitError> {
         self.shared

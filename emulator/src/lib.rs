@@ -56,6 +56,7 @@
 //! - `runtime_port`: the Runtime API port's dispatch to the endpoints below.
 //! - `runtime_api`: `/next`, `/response`, `/error` and `/init/error`, with RAPID's statuses.
 //! - `extensions_api`: the Extensions API for in-process extensions.
+//! - `fault_injection`: where the faults of [`Faults`] fire: `/next` answers, answers to posts.
 //! - `output`: the function's output pipes, read as written and drained at `/next`.
 //! - `front`: the invoke front's dispatch: Invoke API or Function URL.
 //! - `invoke_api`: the Lambda Invoke API (`Invoke`, `InvokeWithResponseStream`).
@@ -86,6 +87,8 @@
 //! - `settings`: the function's settings and [`Reports`].
 //! - `caller_limits`: what a caller may send into a `/next` head (Lambda's limits, the
 //!   runtime's head buffer).
+//! - `fault_record`: the faults' counts per key and what was injected ([`Injected`]).
+//! - `faults`: [`Faults`], [`Fault`], [`When`]: the faults to inject and their spec.
 //! - `route`: which Runtime API endpoint a method and path are for.
 //! - `wire`: sans-IO HTTP/1.1: heads, body framing, response bytes.
 //! - `field_block`: the end of a request head or trailer section, found incrementally under caps.
@@ -110,6 +113,8 @@ pub use builder::EmulatorBuilder;
 pub use coda_lambda::logging::LogFormat;
 pub use emulator::Emulator;
 pub use ending::Ending;
+pub use fault_record::Injected;
+pub use faults::{Fault, FaultSpecError, Faults, When};
 pub use freeze::Freeze;
 pub use function_command::FunctionCommand;
 pub use init_error::InitErrorRecord;
@@ -139,6 +144,9 @@ mod eventstream;
 mod extension;
 mod extensions_api;
 mod field_block;
+mod fault_injection;
+mod fault_record;
+mod faults;
 mod freeze;
 mod front;
 mod function_command;

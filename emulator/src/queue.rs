@@ -151,6 +151,13 @@ fn slot(c: &Settings, invoke: Invoke) -> Slot {
         .find(|(n, _)| n == protocol::REQUEST_ID)
         .map(|(_, v)| v.clone())
         .unwrap_or(request_id);
+    // Fault injection (`id=duplicate`): the request id of the invocation queued before.
+    let request_id = c.faults.queued_id(request_id);
+    for (name, value) in headers.iter_mut() {
+        if name == protocol::REQUEST_ID {
+            value.clone_from(&request_id);
+        }
+    }
     // The emulator enforces the deadline of the invocation (what `deadline_in` or
     // `deadline_ms` asked for, else the function timeout); a raw header override only
     // changes what the runtime is told.

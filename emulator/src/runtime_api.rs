@@ -9,6 +9,7 @@ use std::sync::{Arc, MutexGuard};
 use crate::answer::Answer;
 use crate::conn::{Conn, Flow};
 use crate::error_type::recorded_error_type;
+use crate::fault_injection;
 use crate::freeze::{self, Freeze};
 use crate::init_error::InitErrorRecord;
 use crate::lifecycle;
@@ -122,14 +123,10 @@ pub(crate) fn next(shared: &Arc<Shared>, conn: &mut Conn, head: &RequestHead) ->
             "the emulator is shutting down",
             Flow::Close,
         ),
+        // The event, with the faults that hit it (`fault_injection`).
         Some(Queued::Invocation(slot)) => {
-            let headers: Vec<(&str, &str)> = slot
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
             let event = event.unwrap_or_default();
-            conn.respond(200, &headers, &event, Flow::KeepAlive)
+            fault_injection::write_next(shared, conn, &slot, &event[..])
         }
         Some(Queued::Scripted(NextReply::Status { status, body })) => conn.respond(
             status,
@@ -294,6 +291,8 @@ fn answer(
         .filter(|v| !v.is_empty());
     let streamed = mode == Some("streaming");
     let target = shared.read(|state| target(state, id, invocation_id.as_deref()));
+    // The faults that hit this post (`fault_injection`, `docs/runtime-api.md` §11).
+    let faults = fault_injection::on_answer(shared, id);
 
     let limit = match (kind, streamed) {
         (Kind::Error, _) => MAX_ERROR_BODY,
@@ -308,6 +307,9 @@ fn answer(
     };
     let read = conn.read_body(head, limit, &mut |piece| {
         payload.extend_from_slice(piece);
+        if let Some(pace) = &faults.pace {
+            pace.after(piece.len());
+        }
         if let Some(slot) = &live {
             shared.change(|state| {
                 lifecycle::stream_bytes(state, slot, content_type.as_deref(), piece)
@@ -383,7 +385,8 @@ fn answer(
             .as_deref()
             .map(|h| recorded_error_type(Some(h))),
     };
-    if body.over_limit {
+    // An injected 413 is a payload RAPID found too large: the caller's error is the same.
+    if body.over_limit || faults.status == Some(413) {
         status = 413;
         if kind == Kind::Response {
             function_error = Some("Function.ResponseSizeTooLarge".into());
@@ -395,7 +398,7 @@ fn answer(
             );
         }
     }
-    if let Some(injected) = slot.answer_status {
+    if let Some(injected) = slot.answer_status.or(faults.status) {
         status = injected;
     }
     // §4.1, §4.3: the X-Ray cause comes in a header, or, with the error-cause content type, as
@@ -450,7 +453,10 @@ fn answer(
     if slot.drop_answer {
         return Ok(Flow::Close);
     }
-    match status {
+    if faults.reset {
+        return fault_injection::reset_answer(conn);
+    }
+    let answered = match status {
         202 => conn.respond(
             202,
             &[("Content-Type", "application/json")],
@@ -467,7 +473,9 @@ fn answer(
             let (error_type, message) = rapid_error(other);
             conn.respond_error(other, error_type, message, Flow::KeepAlive)
         }
-    }
+    };
+    // `response=close`: answered as for keep-alive, then closed without warning.
+    answered.map(|flow| if faults.close { Flow::Close } else { flow })
 }
 
 /// Records a streamed answer that was cut short as `Runtime.TruncatedResponse`, with the

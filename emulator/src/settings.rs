@@ -46,6 +46,8 @@ pub(crate) struct Settings {
     pub(crate) max_queued_events: usize,
     /// The most payload bytes of `Event` invocations accepted and not ended.
     pub(crate) max_queued_event_bytes: usize,
+    /// The faults to inject, and what was injected so far.
+    pub(crate) faults: std::sync::Arc<crate::fault_record::FaultRecord>,
 }
 
 /// Default of [`Settings::max_queued_events`].
@@ -73,6 +75,7 @@ impl Default for Settings {
             listeners: Listeners::default(),
             max_queued_events: MAX_QUEUED_EVENTS,
             max_queued_event_bytes: MAX_QUEUED_EVENT_BYTES,
+            faults: std::sync::Arc::default(),
         }
     }
 }

@@ -343,12 +343,20 @@ pub(crate) enum StreamFailure {
     Api(ApiError),
 }
 
-fn deliver(
-    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    operation: impl Fn() -> Operation,
-) -> Result<Delivery, ApiError> {
-    let mut response = result.map_err(|e| ApiError::transport(operation(), e))?;
+fn deliver(sent: Sent, operation: impl Fn() -> Operation) -> Result<Delivery, ApiError> {
+    let mut response = sent
+        .result
+        .map_err(|e| ApiError::transport(operation(), e))?;
     let status = response.status().as_u16();
+    if sent.resent && status == 403 {
+        // The one other post for this invocation was ours: it got through (§11 #6).
+        log::debug!(
+            "{}: the post sent again was refused as already answered: the first was accepted",
+            operation()
+        );
+        let _ = read_body(response.body_mut(), &mut Vec::new());
+        return Ok(Delivery::Accepted);
+    }
     // Read the (small) answer to the end so the connection goes back to the pool; keep its
     // text only when it explains a refusal.
     let mut body = Vec::new();
@@ -422,17 +430,35 @@ fn classify(
 
 /// Sends a request, and once more on a new connection when the kept one turned out to be
 /// closed by the server (`docs/runtime-api.md` §9 #3): the request did not get through.
+///
+/// The first post may have got through all the same (the connection broke while the answer
+/// to it was on its way, `docs/runtime-api.md` §11 #6): then the Runtime API refuses the
+/// second as already answered (403), and that 403 means the first was accepted.
 fn resend_once_if_stale(
     what: &str,
     mut send: impl FnMut() -> Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+) -> Sent {
     match send() {
         Err(e) if is_stale_connection(&e) => {
             log::debug!("POST {what}: the kept connection was closed ({e}): sending it again");
-            send()
+            Sent {
+                result: send(),
+                resent: true,
+            }
         }
-        other => other,
+        result => Sent {
+            result,
+            resent: false,
+        },
     }
+}
+
+/// A post's result, and whether it was sent a second time.
+struct Sent {
+    /// The response, or why there was none.
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    /// Whether the first attempt failed on a closed kept connection and this is the second.
+    resent: bool,
 }
 
 /// Whether a request failed because its kept-alive connection had been closed by the server:

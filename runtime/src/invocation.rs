@@ -39,6 +39,21 @@ fn text(raw: &[u8]) -> Cow<'_, str> {
     }
 }
 
+/// Whether `name` is a `/next` header the runtime reads.
+fn is_known(name: &str) -> bool {
+    matches!(
+        name,
+        protocol::DEADLINE_MS
+            | protocol::FUNCTION_ARN
+            | protocol::TRACE_ID
+            | protocol::CLIENT_CONTEXT
+            | protocol::COGNITO_IDENTITY
+            | protocol::TENANT_ID
+            | protocol::INVOCATION_ID
+            | "content-type"
+    )
+}
+
 impl Invocation {
     /// Reads the headers of a `/next` answer. `None` when there is no usable request id
     /// (§9 #5): such an event cannot be answered.
@@ -49,6 +64,18 @@ impl Invocation {
         let mut request_id = None;
         let mut deadline = None;
         for (name, raw) in headers {
+            // A value that is not UTF-8 cannot be Lambda's (its values are ASCII): any header
+            // but the request id is read as absent, with a warning naming it (§11 #14). The
+            // request id is kept as best it can be read, so the event can still be answered.
+            if name != protocol::REQUEST_ID && std::str::from_utf8(raw).is_err() {
+                if is_known(name) {
+                    inv.warnings.push(format!(
+                        "the {name} header is not UTF-8 ({} bytes): treated as absent",
+                        raw.len()
+                    ));
+                }
+                continue;
+            }
             let value = text(raw);
             let optional = || Some(value.clone().into_owned()).filter(|v| !v.is_empty());
             match name {
@@ -169,5 +196,28 @@ mod tests {
             (None, None, None)
         );
         assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
+    }
+
+    /// §11 #14: a value that is not UTF-8 is absent, with a warning naming the header; the
+    /// request id is still read.
+    #[test]
+    fn values_that_are_not_utf8_are_absent() {
+        let headers: [(&str, &[u8]); 4] = [
+            (protocol::REQUEST_ID, b"r-\xff"),
+            (protocol::DEADLINE_MS, b"1700000000000"),
+            (protocol::TRACE_ID, b"Root=1-a\xff\xfe"),
+            (protocol::CLIENT_CONTEXT, b"{\xff}"),
+        ];
+        let inv = Invocation::from_headers(headers.into_iter()).unwrap();
+        assert_eq!(&*inv.request_id, "r-\u{fffd}");
+        assert_eq!((inv.trace_id, inv.client_context), (None, None));
+        assert_eq!(inv.deadline_ms, Some(1_700_000_000_000));
+        let warnings = inv.warnings.join("; ");
+        assert!(
+            warnings.contains(
+                "the lambda-runtime-trace-id header is not UTF-8 (10 bytes): treated as absent"
+            ) && warnings.contains("lambda-runtime-client-context"),
+            "{warnings}"
+        );
     }
 }

@@ -81,7 +81,28 @@ pub(crate) fn serve<H: Handler<M>, M>(
     loop {
         let mut invocation = match client.next(&mut payload) {
             Ok(invocation) => invocation,
-            Err(e) => return e,
+            Err(e) => {
+                // Work carried over to run after this answer never will: hand it off.
+                if !sandbox.carried().is_empty() {
+                    let why = format!("the loop stopped before it could run: {e}");
+                    let deferred = crate::deferred::Deferred {
+                        request_id: std::sync::Arc::from("(none)"),
+                        started: Instant::now(),
+                        answered_at: None,
+                        budget_end: None,
+                        error: None,
+                    };
+                    let mut carry = Carry {
+                        worker: &mut worker,
+                        detached: &sandbox.detached,
+                        sink: settings.sink.as_ref(),
+                        sandbox,
+                        margin: settings.margin,
+                    };
+                    crate::work::Work::default().abandon(deferred, &mut carry, &why);
+                }
+                return e;
+            }
         };
         let warnings = std::mem::take(&mut invocation.warnings);
         let notes = std::mem::take(&mut invocation.notes);
@@ -128,6 +149,17 @@ pub(crate) fn serve<H: Handler<M>, M>(
         let (delivery, error) = match sent {
             Ok(sent) => sent,
             Err(fatal) => {
+                // The loop stops: the closures registered never run, and each is handed off
+                // rather than lost (`docs/runtime-api.md` §11).
+                let why = format!("the loop stopped before it could run: {fatal}");
+                let mut carry = Carry {
+                    worker: &mut worker,
+                    detached: &sandbox.detached,
+                    sink: settings.sink.as_ref(),
+                    sandbox,
+                    margin: settings.margin,
+                };
+                work.abandon(ctx.deferred_for(None, None), &mut carry, &why);
                 sandbox.ended(&id);
                 return fatal;
             }

@@ -182,6 +182,62 @@ impl Work {
         summary
     }
 
+    /// The Runtime API failed and the loop stops (`docs/runtime-api.md` §11): no closure
+    /// starts, and none is lost silently. Each one registered (for either result: whether
+    /// the answer got through is unknown) and each carried over from earlier is counted as
+    /// skipped and handed off with `why`; spawned work still running is detached (overran),
+    /// what already finished keeps its outcome.
+    pub(crate) fn abandon(
+        mut self,
+        deferred: Deferred,
+        carry: &mut Carry<'_>,
+        why: &str,
+    ) -> DeferredSummary {
+        let mut summary = DeferredSummary::default();
+        let mut hand_offs = Vec::new();
+        // Nothing may start: the budget is over now.
+        let deferred = Arc::new(Deferred {
+            budget_end: Some(Instant::now()),
+            ..deferred
+        });
+        let carried_in = std::mem::take(&mut *carry.sandbox.carried());
+        let tasks: Vec<Task> = carried_in
+            .into_iter()
+            .chain(std::mem::take(&mut self.tasks))
+            .collect();
+        let total = tasks.len();
+        for (index, task) in tasks.into_iter().enumerate() {
+            let own = match &task.carried_from {
+                Some(origin) => Arc::new(Deferred {
+                    request_id: origin.clone(),
+                    ..(*deferred).clone()
+                }),
+                None => deferred.clone(),
+            };
+            let label = format!("deferred work {}/{total} {}", index + 1, task.plan.name);
+            let ended = Ended::NotStarted(None, why.to_owned());
+            settle(
+                &label,
+                &task.plan,
+                true,
+                ended,
+                &own,
+                carry,
+                &mut summary,
+                &mut hand_offs,
+            );
+        }
+        self.join_spawned(&deferred, carry, &mut summary, &mut hand_offs);
+        for hand_off in hand_offs {
+            summary.handed_off += 1;
+            hand_over(hand_off, &deferred, carry);
+        }
+        if summary.total() > 0 {
+            log::warn!("deferred work: {summary}");
+        }
+        summary
+    }
+
     fn join_spawned(
         &mut self,
         deferred: &Arc<Deferred>,

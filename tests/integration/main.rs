@@ -12,6 +12,9 @@ mod deferred;
 mod errors;
 /// The Extensions API: INVOKE and SHUTDOWN events, the end-of-invocation barrier.
 mod extensions;
+/// Fault injection: each fault of `coda_emulator::Faults`, the runtime's behaviour, deferred
+/// work accounted for (§11).
+mod faults;
 /// The emulator's invoke front: the Invoke API, streaming invokes and the Function URL.
 mod front;
 /// Missing, empty and invalid `/next` headers (§9 #5–#9).
