@@ -898,6 +898,25 @@ mod tests {
             (None, 3),
             "after `--`, even coda's own flags are the program's"
         );
+        assert_eq!(
+            run.listen,
+            std::net::IpAddr::from([127, 0, 0, 1]),
+            "loopback by default"
+        );
+        let Ok(Command::Run(run)) = parse_strs(&["run", "--listen", "0.0.0.0", "--", "f"]) else {
+            panic!()
+        };
+        assert_eq!(run.listen, std::net::IpAddr::from([0, 0, 0, 0]));
+        let Ok(Command::Run(run)) = parse_strs(&["run", "--listen=::1", "--", "f"]) else {
+            panic!()
+        };
+        assert!(run.listen.is_loopback() && run.listen.is_ipv6());
+        assert_eq!(
+            parse_strs(&["run", "--listen", "localhost", "--", "f"])
+                .unwrap_err()
+                .message,
+            "`--listen` takes an IP address to bind (127.0.0.1, 0.0.0.0, ::1), not `localhost`"
+        );
         let Ok(Command::Run(run)) = parse_strs(&[
             "run",
             "--handler",

@@ -197,7 +197,7 @@ impl When {
             When::Range(a, b) => (a..=b).contains(&n),
             When::From(a) => n >= a,
             When::Every => true,
-            When::EveryKth(k) => k > 0 && n % k == 0,
+            When::EveryKth(k) => k > 0 && n.is_multiple_of(k),
         }
     }
 }

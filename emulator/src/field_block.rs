@@ -114,8 +114,11 @@ mod tests {
         first_line: Some(16),
     };
 
+    /// What a scan comes to.
+    type Scanned = Result<Option<usize>, BlockError>;
+
     /// The outcome of scanning `raw` fed in pieces of `step` bytes.
-    fn stepwise(raw: &[u8], step: usize, caps: &BlockCaps) -> Result<Option<usize>, BlockError> {
+    fn stepwise(raw: &[u8], step: usize, caps: &BlockCaps) -> Scanned {
         let mut scan = BlockScan::default();
         let mut end = 0;
         loop {
@@ -132,7 +135,7 @@ mod tests {
     #[test]
     fn caps_hold_however_the_bytes_arrive() {
         let long_first = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20));
-        let cases: Vec<(Vec<u8>, Result<Option<usize>, BlockError>)> = vec![
+        let cases: Vec<(Vec<u8>, Scanned)> = vec![
             (b"GET / HTTP/1.1\r\nA: b\r\n\r\nX".to_vec(), Ok(Some(24))),
             (b"\r\n\r\nGET / HTTP/1.1\r\n\r\n".to_vec(), Ok(Some(22))),
             (b"GET / HTTP/1.1\r\nA: b\r\n".to_vec(), Ok(None)),

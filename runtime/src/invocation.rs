@@ -65,7 +65,7 @@ impl Invocation {
         let mut deadline = None;
         for (name, raw) in headers {
             // A value that is not UTF-8 cannot be Lambda's (its values are ASCII): any header
-            // but the request id is read as absent, with a warning naming it (§11 #14). The
+            // but the request id is read as absent, with a warning naming it (§11 #12). The
             // request id is kept as best it can be read, so the event can still be answered.
             if name != protocol::REQUEST_ID && std::str::from_utf8(raw).is_err() {
                 if is_known(name) {
@@ -198,7 +198,7 @@ mod tests {
         assert_eq!(inv.warnings.len(), 2, "{:?}", inv.warnings);
     }
 
-    /// §11 #14: a value that is not UTF-8 is absent, with a warning naming the header; the
+    /// §11 #12: a value that is not UTF-8 is absent, with a warning naming the header; the
     /// request id is still read.
     #[test]
     fn values_that_are_not_utf8_are_absent() {

@@ -46,12 +46,17 @@ fn malformed_requests_get_4xx_json() {
     let emulator = Emulator::start().unwrap();
     let addr = emulator.addr();
     let many_headers: String = (0..80).map(|i| format!("X-H{i}: v\r\n")).collect();
-    let huge = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70 * 1024));
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    let long_line = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70 * 1024));
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
         ("garbage", b"THIS IS NOT HTTP\r\n\r\n".to_vec(), 400),
         ("bad header line", b"GET / HTTP/1.1\r\nNoColonHere\r\n\r\n".to_vec(), 400),
         ("too many headers", format!("GET / HTTP/1.1\r\n{many_headers}\r\n").into_bytes(), 431),
         ("head too large", huge.into_bytes(), 431),
+        ("request line too long", long_line.into_bytes(), 414),
         (
             "bad content-length",
             b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\nContent-Length: ten\r\n\r\n".to_vec(),

@@ -1,0 +1,205 @@
+//! `coda run` under a hostile load it cannot fully serve: at the open-files limit the accept
+//! loop says so once (with the limit and `ulimit -n`), backs off instead of spinning, and
+//! serves again once descriptors free up. The real `coda` binary (`CARGO_BIN_EXE_coda`) runs
+//! the workspace's `echo` example under `sh -c 'ulimit -n 64; exec coda run …'`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long the whole scenario may take before the test fails (a guard, not a wait).
+const GUARD: Duration = Duration::from_secs(60);
+
+/// The `echo` example's executable, built by cargo.
+fn echo_example() -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "coda-examples",
+            "--bin",
+            "echo",
+            "--message-format=json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(output.status.success(), "building the echo example failed");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+        .filter(|line| line.contains(r#""name":"echo""#))
+        .find_map(|line| {
+            let start = line.find(r#""executable":""#)? + 14;
+            let end = start + line[start..].find('"')?;
+            Some(PathBuf::from(&line[start..end]))
+        })
+        .expect("cargo reports the echo executable")
+}
+
+/// A child's output, collected as it is written.
+#[derive(Clone, Default)]
+struct Collected(Arc<Mutex<String>>);
+
+impl Collected {
+    /// Collects `stream` on a thread of its own.
+    fn from(stream: impl Read + Send + 'static) -> Collected {
+        let collected = Collected::default();
+        let into = collected.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                let mut text = into.0.lock().unwrap_or_else(|e| e.into_inner());
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        collected
+    }
+
+    /// The output so far.
+    fn text(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits until the output contains `needle` (polled, with the guard as deadline).
+    fn wait_for(&self, needle: &str, deadline: Instant) -> String {
+        loop {
+            let text = self.text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} in:\n{text}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A request the front answers without invoking the function (404 for an unknown name).
+const UNKNOWN: &[u8] = b"POST /2015-03-31/functions/nope/invocations HTTP/1.1\r\nHost: x\r\n\
+    Content-Length: 2\r\n\r\n{}";
+
+/// Sends `UNKNOWN` on a new connection and waits for its answer until `stop` says to give
+/// up: `Some(connection)` when answered, `None` when not.
+fn answered_connection(front: &str, stop: &dyn Fn() -> bool) -> Option<TcpStream> {
+    let mut stream = TcpStream::connect(front).expect("the kernel completes the connect");
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .expect("read timeout");
+    stream.write_all(UNKNOWN).expect("send");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return None,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                if got.starts_with(b"HTTP/1.1 404") && got.ends_with(b"}") {
+                    return Some(stream);
+                }
+            }
+            Err(_) if stop() => return None,
+            Err(_) => {}
+        }
+    }
+}
+
+/// Row: at the file-descriptor limit the accept loop logs one clear line (the limit, what to
+/// do), does not take the connection, and recovers when descriptors are freed: the held
+/// connections close, and an invocation then succeeds.
+#[test]
+fn accept_loop_at_the_descriptor_limit_logs_once_and_recovers() {
+    let echo = echo_example();
+    let script = format!(
+        "ulimit -n 64 && exec '{}' run --port 0 -- '{}'",
+        env!("CARGO_BIN_EXE_coda"),
+        echo.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh starts");
+    let _stdout = Collected::from(child.stdout.take().expect("stdout"));
+    let stderr = Collected::from(child.stderr.take().expect("stderr"));
+    let _running = Running(child);
+    let deadline = Instant::now() + GUARD;
+
+    // The banner (on stderr) names the front's address (`--url http://127.0.0.1:P`).
+    let banner = stderr.wait_for("--url http://", deadline);
+    let front = banner
+        .split("--url http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the front's address")
+        .to_owned();
+
+    // Connections, each answered, until the emulator runs out of descriptors and says so.
+    const NEEDLE: &str = "cannot accept connections";
+    let mut held = Vec::new();
+    let at_limit = || stderr.text().contains(NEEDLE);
+    while let Some(stream) =
+        answered_connection(&front, &|| at_limit() || Instant::now() > deadline)
+    {
+        held.push(stream);
+        assert!(held.len() < 64, "64 connections served under a limit of 64");
+    }
+    let text = stderr.wait_for(NEEDLE, deadline);
+    let line = text
+        .lines()
+        .find(|l| l.contains(NEEDLE))
+        .expect("the line")
+        .to_owned();
+    assert!(line.contains("the limit is 64"), "{line}");
+    assert!(line.contains("ulimit -n"), "{line}");
+
+    // Free the descriptors: a connection is then served again, and an invocation succeeds.
+    drop(held);
+    loop {
+        if answered_connection(&front, &|| Instant::now() > deadline).is_some() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never served again:\n{}",
+            stderr.text()
+        );
+    }
+    let mut stream = TcpStream::connect(&front).expect("connect");
+    stream.set_read_timeout(Some(GUARD)).expect("read timeout");
+    stream
+        .write_all(
+            b"POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n\
+              Connection: close\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+        )
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("{\"a\":1}"), "{answer}");
+
+    let text = stderr.wait_for("accepts connections again", deadline);
+    assert_eq!(
+        text.matches(NEEDLE).count(),
+        1,
+        "one line per episode:\n{text}"
+    );
+}
