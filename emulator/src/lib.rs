@@ -85,6 +85,7 @@
 //! - `settings`: the function's settings and [`Reports`].
 //! - `route`: which Runtime API endpoint a method and path are for.
 //! - `wire`: sans-IO HTTP/1.1: heads, body framing, response bytes.
+//! - `fuzzing` (feature `fuzzing`, hidden): the checks of the `fuzz/` targets over `wire`.
 //! - `error_type`: the error type Lambda records for an error-type header.
 //! - `function_ref`: function names, partial and full ARNs, qualifiers.
 //! - `ids`: fresh request and trace ids.
@@ -135,6 +136,9 @@ mod front;
 mod function_command;
 mod function_ref;
 mod function_url;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod init_error;
 mod invoke;
