@@ -148,9 +148,52 @@ impl EmulatorBuilder {
         self
     }
 
-    /// The address to bind (default `127.0.0.1:0`: loopback, any free port).
+    /// The address to bind (default `127.0.0.1:0`: loopback, any free port). An address
+    /// other than loopback (for the Runtime API or the front) makes the emulator warn, in the
+    /// log and where its reports go: it has no authentication and no TLS (`SECURITY.md`).
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.bind = addr;
+        self
+    }
+
+    /// The most connections the invoke front serves at once (default 256); one more is
+    /// answered `503 ServiceUnavailable` and closed. See `SECURITY.md`.
+    pub fn max_front_connections(mut self, n: usize) -> Self {
+        self.settings.listeners.front.max_connections = n;
+        self
+    }
+
+    /// The most connections the Runtime API port serves at once (default 128: a runtime
+    /// uses one or two per worker, an extension one); one more is answered `503` and closed.
+    pub fn max_runtime_connections(mut self, n: usize) -> Self {
+        self.settings.listeners.runtime.max_connections = n;
+        self
+    }
+
+    /// How long a request head may take on either port, from its first byte to its end
+    /// (default 10 s); a slower one is answered `408 RequestTimeout` and its connection
+    /// closed. A zero duration is taken as 1 ms.
+    pub fn head_timeout(mut self, limit: Duration) -> Self {
+        let limit = limit.max(Duration::from_millis(1));
+        self.settings.listeners.front.head = limit;
+        self.settings.listeners.runtime.head = limit;
+        self
+    }
+
+    /// How long a kept connection to the invoke front may wait for its next request before
+    /// it is closed without an answer (default 60 s). The Runtime API port has no idle
+    /// timeout: a runtime's connection is idle for as long as its handler runs, or while
+    /// its process is frozen.
+    pub fn idle_timeout(mut self, limit: Duration) -> Self {
+        self.settings.listeners.front.idle = Some(limit.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// How long a request body sent to the invoke front may pause between two reads
+    /// (default 30 s); a longer pause is answered `408 RequestTimeout` and the connection
+    /// closed. The Runtime API port has none: a streamed `/response` may pause for minutes.
+    pub fn body_timeout(mut self, limit: Duration) -> Self {
+        self.settings.listeners.front.body = Some(limit.max(Duration::from_millis(1)));
         self
     }
 

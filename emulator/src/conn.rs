@@ -4,8 +4,10 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::time::{Duration, Instant};
 
-use crate::wire::{self, ChunkDecoder, Framing, RequestHead, WireError};
+use crate::limits::ConnPolicy;
+use crate::wire::{self, ChunkDecoder, Framing, HeadParser, RequestHead, WireError};
 
 /// Bodies beyond their limit are read and dropped up to this many bytes, so the client still
 /// gets a status (a 413) instead of a reset; past it the connection is closed.
@@ -28,6 +30,10 @@ pub(crate) struct Conn {
     buf: Vec<u8>,
     /// Where the unconsumed bytes of `buf` start.
     pos: usize,
+    /// The port's idle, head and body timeouts.
+    policy: ConnPolicy,
+    /// The read timeout the socket has now (set only when it changes).
+    read_timeout: Option<Duration>,
 }
 
 /// Why reading a request failed.
@@ -63,12 +69,40 @@ pub(crate) struct BodyRead {
 }
 
 impl Conn {
-    /// Wraps an accepted stream.
-    pub(crate) fn new(stream: TcpStream) -> Conn {
+    /// Wraps an accepted stream, served under its port's `policy`.
+    pub(crate) fn new(stream: TcpStream, policy: ConnPolicy) -> Conn {
         Conn {
             stream,
             buf: Vec::with_capacity(8192),
             pos: 0,
+            policy,
+            read_timeout: None,
+        }
+    }
+
+    /// Reads more bytes into the buffer, waiting at most `timeout` for them (`None`: without
+    /// a bound); `Ok(0)` at end of stream, an error of kind `WouldBlock` or `TimedOut` when
+    /// the time ran out.
+    fn fill_within(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        if timeout != self.read_timeout {
+            self.stream.set_read_timeout(timeout)?;
+            self.read_timeout = timeout;
+        }
+        self.fill()
+    }
+
+    /// Reads more body bytes, within the port's body timeout (408 when it runs out).
+    fn fill_body(&mut self) -> Result<usize, ReadError> {
+        match self.fill_within(self.policy.body) {
+            Err(e) if timed_out(&e) => Err(ReadError::Wire(WireError::new(
+                408,
+                "RequestTimeout",
+                format!(
+                    "no request body bytes for {} ms",
+                    self.policy.body.unwrap_or_default().as_millis()
+                ),
+            ))),
+            other => Ok(other?),
         }
     }
 
@@ -93,31 +127,60 @@ impl Conn {
         n
     }
 
-    /// Reads the next request head; `Ok(None)` when the client closed between requests.
+    /// Reads the next request head; `Ok(None)` when the client closed between requests, or
+    /// stayed idle longer than the port's idle timeout. Once a head's first byte is in, the
+    /// rest must come within the port's head timeout (else 408).
     pub(crate) fn read_head(&mut self) -> Result<Option<RequestHead>, ReadError> {
+        let mut parser = HeadParser::default();
+        let mut started: Option<Instant> = None;
         loop {
-            if let Some((head, used)) = wire::parse_head(&self.buf[self.pos..])? {
-                self.pos += used;
-                if head
-                    .header("expect")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
-                {
-                    self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+            if self.pos < self.buf.len() {
+                if let Some((head, used)) = parser.parse(&self.buf[self.pos..])? {
+                    self.pos += used;
+                    if head
+                        .header("expect")
+                        .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+                    {
+                        self.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+                    }
+                    return Ok(Some(head));
                 }
-                return Ok(Some(head));
+                started.get_or_insert_with(Instant::now);
             }
-            if self.fill()? == 0 {
-                return if self.pos == self.buf.len() {
-                    Ok(None)
-                } else {
-                    Err(ReadError::Wire(WireError::new(
+            let timeout = match started {
+                None => self.policy.idle,
+                Some(at) => match self.policy.head.checked_sub(at.elapsed()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Err(self.head_timeout()),
+                },
+            };
+            match self.fill_within(timeout) {
+                Ok(0) if self.pos == self.buf.len() => return Ok(None),
+                Ok(0) => {
+                    return Err(ReadError::Wire(WireError::new(
                         400,
                         "InvalidRequest",
                         "connection closed mid-request",
-                    )))
-                };
+                    )));
+                }
+                Ok(_) => {}
+                Err(e) if timed_out(&e) && started.is_none() => return Ok(None),
+                Err(e) if timed_out(&e) => return Err(self.head_timeout()),
+                Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// The 408 of a head that took longer than the head timeout.
+    fn head_timeout(&self) -> ReadError {
+        ReadError::Wire(WireError::new(
+            408,
+            "RequestTimeout",
+            format!(
+                "request head not complete within {} ms",
+                self.policy.head.as_millis()
+            ),
+        ))
     }
 
     /// Reads the body of `head`, handing each piece to `sink` while the total stays within
@@ -150,7 +213,7 @@ impl Conn {
                 }
                 let mut left = length;
                 while left > 0 {
-                    if self.pos == self.buf.len() && self.fill()? == 0 {
+                    if self.pos == self.buf.len() && self.fill_body()? == 0 {
                         return Err(ReadError::Wire(WireError::new(
                             400,
                             "TruncatedHTTPRequest",
@@ -184,7 +247,7 @@ impl Conn {
                             "body too large",
                         )));
                     }
-                    if self.fill()? == 0 {
+                    if self.fill_body()? == 0 {
                         return Err(ReadError::Wire(WireError::new(
                             400,
                             "TruncatedHTTPRequest",
@@ -273,4 +336,13 @@ impl Conn {
             }
         }
     }
+}
+
+/// Whether a read error is a read timeout running out (`WouldBlock` on Unix, `TimedOut` on
+/// Windows).
+fn timed_out(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }

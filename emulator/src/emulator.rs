@@ -63,18 +63,38 @@ impl Emulator {
             None => None,
         };
         let front_addr = front.as_ref().map(TcpListener::local_addr).transpose()?;
+        for bound in std::iter::once(addr).chain(front_addr) {
+            if !bound.ip().is_loopback() {
+                let text = format!(
+                    "the emulator listens on {bound}, beyond this machine: it is a development \
+                     tool with no authentication and no TLS; anyone who can reach it can invoke \
+                     the function and answer as its runtime (SECURITY.md)"
+                );
+                log::warn!("emulator: {text}");
+                settings.reports.warn(&text);
+            }
+        }
+        let listeners = settings.listeners;
         let shared = Arc::new(Shared::new(settings));
         let mut threads = vec![server::spawn_listener(
             listener,
             shared.clone(),
-            runtime_port::handle,
+            server::Listener {
+                name: server::RUNTIME_PORT,
+                handler: runtime_port::handle,
+                policy: listeners.runtime,
+            },
         )?];
         threads.push(timer::spawn(shared.clone())?);
         if let Some(front) = front {
             threads.push(server::spawn_listener(
                 front,
                 shared.clone(),
-                front::handle,
+                server::Listener {
+                    name: server::FRONT_PORT,
+                    handler: front::handle,
+                    policy: listeners.front,
+                },
             )?);
         }
         Ok(Emulator {

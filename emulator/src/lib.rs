@@ -86,6 +86,9 @@
 //! - `route`: which Runtime API endpoint a method and path are for.
 //! - `wire`: sans-IO HTTP/1.1: heads, body framing, response bytes.
 //! - `fuzzing` (feature `fuzzing`, hidden): the checks of the `fuzz/` targets over `wire`.
+//! - `field_block`: the end of a request head or trailer section, found incrementally under caps.
+//! - `chunk_size`: a chunk size line (RFC 9112 §7.1), a byte at a time.
+//! - `limits`: the caps and timeouts of both ports (what `SECURITY.md` lists).
 //! - `error_type`: the error type Lambda records for an error-type header.
 //! - `function_ref`: function names, partial and full ARNs, qualifiers.
 //! - `ids`: fresh request and trace ids.
@@ -121,6 +124,7 @@ mod answer_stream;
 mod b64;
 mod builder;
 mod calendar;
+mod chunk_size;
 mod conn;
 #[doc(hidden)]
 pub mod crc32;
@@ -131,6 +135,7 @@ mod error_type;
 mod eventstream;
 mod extension;
 mod extensions_api;
+mod field_block;
 mod freeze;
 mod front;
 mod function_command;
@@ -144,6 +149,7 @@ mod init_error;
 mod invoke;
 mod invoke_api;
 mod lifecycle;
+mod limits;
 mod log_capture;
 mod memory;
 mod next_reply;

@@ -256,3 +256,21 @@ mod tests {
         child.wait().unwrap();
     }
 }
+
+/// Whether `error` says the process (`EMFILE`) or the system (`ENFILE`) is out of file
+/// descriptors, as `accept` fails at the open-files limit.
+pub fn out_of_descriptors(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(code) if code == Errno::EMFILE as i32 || code == Errno::ENFILE as i32
+    )
+}
+
+/// This process's soft limit on open files (`ulimit -n`), when it has one.
+pub fn open_files_limit() -> Option<u64> {
+    use nix::sys::resource::{RLIM_INFINITY, Resource, getrlimit};
+    getrlimit(Resource::RLIMIT_NOFILE)
+        .ok()
+        .map(|(soft, _)| soft)
+        .filter(|&soft| soft != RLIM_INFINITY)
+}

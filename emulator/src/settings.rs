@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use coda_lambda::logging::LogFormat;
 
+use crate::limits::Listeners;
+
 /// The emulated function's settings, as the builder left them.
 #[derive(Clone, Debug)]
 pub(crate) struct Settings {
@@ -38,6 +40,8 @@ pub(crate) struct Settings {
     pub(crate) freeze: bool,
     /// Declared aliases and the version each points at, in declaration order.
     pub(crate) aliases: Vec<(String, String)>,
+    /// The connection caps and timeouts of the Runtime API port and the invoke front.
+    pub(crate) listeners: Listeners,
 }
 
 impl Default for Settings {
@@ -57,6 +61,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             freeze: false,
             aliases: Vec::new(),
+            listeners: Listeners::default(),
         }
     }
 }

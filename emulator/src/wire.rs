@@ -4,10 +4,25 @@
 
 use std::fmt;
 
-/// Longest request head accepted (request line and headers).
-pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Most header fields accepted in a head or in trailers.
-pub(crate) const MAX_HEADERS: usize = 64;
+use crate::chunk_size::ChunkSizeLine;
+use crate::field_block::{BlockCaps, BlockError, BlockScan};
+use crate::limits::{
+    MAX_HEAD_BYTES, MAX_HEADERS, MAX_REQUEST_LINE, MAX_TRAILER_BYTES, MAX_TRAILERS,
+};
+
+/// The caps of a request head.
+const HEAD_CAPS: BlockCaps = BlockCaps {
+    max_bytes: MAX_HEAD_BYTES,
+    max_fields: MAX_HEADERS,
+    first_line: Some(MAX_REQUEST_LINE),
+};
+
+/// The caps of a chunked body's trailer section.
+const TRAILER_CAPS: BlockCaps = BlockCaps {
+    max_bytes: MAX_TRAILER_BYTES,
+    max_fields: MAX_TRAILERS,
+    first_line: None,
+};
 
 /// A parsed request line and headers.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,48 +109,98 @@ impl fmt::Display for WireError {
 }
 
 /// Parses a request head from the start of `buf`: `Ok(None)` when more bytes are needed,
-/// otherwise the head and the number of bytes it took.
+/// otherwise the head and the number of bytes it took (empty lines before the request line
+/// included). The same as a fresh [`HeadParser`]; the entry point of the request parser's
+/// fuzz target (the server itself keeps a [`HeadParser`] per head).
+#[allow(dead_code)]
 pub(crate) fn parse_head(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, WireError> {
-    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut slots);
-    match request.parse(buf) {
-        Ok(httparse::Status::Partial) => {
-            if buf.len() > MAX_HEAD_BYTES {
-                Err(WireError::new(
-                    431,
-                    "RequestHeaderFieldsTooLarge",
-                    "request head over 64 KiB",
-                ))
-            } else {
-                Ok(None)
+    HeadParser::default().parse(buf)
+}
+
+/// A request head read as it arrives: the scan for its end keeps its place between calls,
+/// so a head sent a byte at a time is scanned once, and the caps (request line, head size,
+/// field count; [`crate::limits`]) are met at the same byte however it was split.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HeadParser {
+    /// How far the head has been scanned.
+    scan: BlockScan,
+}
+
+impl HeadParser {
+    /// Parses the head at the start of `buf` (the same bytes as the last call plus any
+    /// new ones): `Ok(None)` when more bytes are needed, otherwise the head and its length.
+    /// Start a new parser for the next head.
+    pub(crate) fn parse(&mut self, buf: &[u8]) -> Result<Option<(RequestHead, usize)>, WireError> {
+        let Some(len) = self.scan.scan(buf, &HEAD_CAPS).map_err(head_error)? else {
+            return Ok(None);
+        };
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut request = httparse::Request::new(&mut slots);
+        match request.parse(&buf[..len]) {
+            Ok(httparse::Status::Complete(_)) => Ok(Some((
+                RequestHead {
+                    method: request.method.unwrap_or_default().to_owned(),
+                    target: request.path.unwrap_or_default().to_owned(),
+                    version: request.version.unwrap_or(1),
+                    headers: request
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+                        .collect(),
+                },
+                len,
+            ))),
+            Ok(httparse::Status::Partial) => {
+                Err(WireError::bad("malformed HTTP request: incomplete head"))
             }
+            Err(e) => Err(WireError::bad(format!("malformed HTTP request: {e}"))),
         }
-        Ok(httparse::Status::Complete(len)) => {
-            if len > MAX_HEAD_BYTES {
-                return Err(WireError::new(
-                    431,
-                    "RequestHeaderFieldsTooLarge",
-                    "request head over 64 KiB",
-                ));
-            }
-            let head = RequestHead {
-                method: request.method.unwrap_or_default().to_owned(),
-                target: request.path.unwrap_or_default().to_owned(),
-                version: request.version.unwrap_or(1),
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-                    .collect(),
-            };
-            Ok(Some((head, len)))
-        }
-        Err(httparse::Error::TooManyHeaders) => Err(WireError::new(
+    }
+}
+
+/// The answer to a head the scan refused.
+fn head_error(error: BlockError) -> WireError {
+    match error {
+        BlockError::FirstLineTooLong => WireError::new(
+            414,
+            "RequestURITooLong",
+            format!("request line over {MAX_REQUEST_LINE} bytes"),
+        ),
+        BlockError::TooLarge => WireError::new(
+            431,
+            "RequestHeaderFieldsTooLarge",
+            format!("request head over {} KiB", MAX_HEAD_BYTES / 1024),
+        ),
+        BlockError::TooManyFields => WireError::new(
             431,
             "RequestHeaderFieldsTooLarge",
             format!("more than {MAX_HEADERS} header fields"),
-        )),
-        Err(e) => Err(WireError::bad(format!("malformed HTTP request: {e}"))),
+        ),
+        BlockError::BareLf => WireError::bad(
+            "malformed HTTP request: a line ended by a bare LF (HTTP/1.1 lines end with CRLF)",
+        ),
+    }
+}
+
+/// The answer to a trailer section the scan refused.
+fn trailer_error(error: BlockError) -> WireError {
+    match error {
+        BlockError::TooLarge | BlockError::FirstLineTooLong => WireError::new(
+            431,
+            "RequestHeaderFieldsTooLarge",
+            format!(
+                "chunked trailer section over {} KiB",
+                MAX_TRAILER_BYTES / 1024
+            ),
+        ),
+        BlockError::TooManyFields => WireError::new(
+            431,
+            "RequestHeaderFieldsTooLarge",
+            format!("more than {MAX_TRAILERS} trailer fields"),
+        ),
+        BlockError::BareLf => WireError::bad(
+            "invalid trailers: a line ended by a bare LF (HTTP/1.1 lines end with CRLF)",
+        ),
     }
 }
 
@@ -186,81 +251,131 @@ pub(crate) fn framing(head: &RequestHead) -> Result<Framing, WireError> {
     }
 }
 
-/// Incremental decoder of a chunked body: feed it bytes, it appends the data and, at the
-/// end, collects the trailers.
+/// Where a chunked body has got to.
+#[derive(Clone, Debug)]
+enum ChunkState {
+    /// In a chunk size line.
+    Size(ChunkSizeLine),
+    /// In a chunk's data, this many bytes still to come.
+    Data(u64),
+    /// After a chunk's data, expecting its CR.
+    DataCr,
+    /// After a chunk's data and CR, expecting its LF.
+    DataLf,
+    /// In the trailer section (after the last chunk's size line).
+    Trailers,
+    /// After the trailer section's empty line.
+    Done,
+}
+
+impl Default for ChunkState {
+    fn default() -> Self {
+        ChunkState::Size(ChunkSizeLine::default())
+    }
+}
+
+/// Incremental decoder of a chunked body (RFC 9112 §7.1): feed it bytes, it appends the data
+/// and, at the end, collects the trailers. Every byte is looked at once; the outcome (data,
+/// trailers, or the error) depends only on the bytes, never on how they were split.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkDecoder {
-    /// Data bytes still expected in the current chunk (plus its CRLF once 0).
-    remaining: usize,
-    in_data: bool,
-    done: bool,
+    /// Where the body has got to.
+    state: ChunkState,
+    /// The trailer section so far (at most [`MAX_TRAILER_BYTES`] + 1 bytes).
+    trailer_block: Vec<u8>,
+    /// How far the trailer section has been scanned.
+    trailer_scan: BlockScan,
+    /// The trailers, once the body is complete (names lowercase).
     pub(crate) trailers: Vec<(String, Vec<u8>)>,
 }
 
 impl ChunkDecoder {
+    /// Whether the whole body, trailers included, has been decoded.
     pub(crate) fn is_done(&self) -> bool {
-        self.done
+        matches!(self.state, ChunkState::Done)
     }
 
     /// Decodes as much of `input` as possible, appending data to `out`. Returns the bytes
-    /// consumed; fewer than `input.len()` means the rest is an incomplete piece.
+    /// consumed: all of `input` until the body ends, then only up to its end (the rest is
+    /// the next request's).
     pub(crate) fn decode(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, WireError> {
         let mut pos = 0;
-        while !self.done && pos < input.len() {
+        while pos < input.len() {
             let rest = &input[pos..];
-            if self.in_data {
-                if self.remaining > 0 {
-                    let take = self.remaining.min(rest.len());
+            match &mut self.state {
+                ChunkState::Size(line) => {
+                    let (used, size) = line
+                        .feed(rest)
+                        .map_err(|e| WireError::bad(format!("invalid chunk size line: {e}")))?;
+                    pos += used;
+                    match size {
+                        Some(0) => self.state = ChunkState::Trailers,
+                        Some(size) => self.state = ChunkState::Data(size),
+                        None => {}
+                    }
+                }
+                ChunkState::Data(left) => {
+                    let take = usize::try_from(*left).unwrap_or(usize::MAX).min(rest.len());
                     out.extend_from_slice(&rest[..take]);
-                    self.remaining -= take;
                     pos += take;
-                    continue;
-                }
-                let crlf_so_far = rest.len().min(2);
-                if rest[..crlf_so_far] != b"\r\n"[..crlf_so_far] {
-                    return Err(WireError::bad("chunk data not followed by CRLF"));
-                }
-                if crlf_so_far < 2 {
-                    break;
-                }
-                pos += 2;
-                self.in_data = false;
-                continue;
-            }
-            match httparse::parse_chunk_size(rest) {
-                Ok(httparse::Status::Partial) => {
-                    if rest.len() > 1024 {
-                        return Err(WireError::bad("chunk size line too long"));
+                    *left -= take as u64;
+                    if *left == 0 {
+                        self.state = ChunkState::DataCr;
                     }
-                    break;
                 }
-                Err(_) => return Err(WireError::bad("invalid chunk size line")),
-                Ok(httparse::Status::Complete((used, size))) => {
-                    let size =
-                        usize::try_from(size).map_err(|_| WireError::bad("chunk too large"))?;
-                    if size == 0 {
-                        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-                        match httparse::parse_headers(&rest[used..], &mut slots) {
-                            Ok(httparse::Status::Partial) => break,
-                            Ok(httparse::Status::Complete((tlen, trailers))) => {
-                                self.trailers = trailers
-                                    .iter()
-                                    .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
-                                    .collect();
-                                pos += used + tlen;
-                                self.done = true;
-                            }
-                            Err(e) => return Err(WireError::bad(format!("invalid trailers: {e}"))),
-                        }
+                ChunkState::DataCr | ChunkState::DataLf => {
+                    let expected = if matches!(self.state, ChunkState::DataCr) {
+                        b'\r'
                     } else {
-                        pos += used;
-                        self.remaining = size;
-                        self.in_data = true;
+                        b'\n'
+                    };
+                    if rest[0] != expected {
+                        return Err(WireError::bad("chunk data not followed by CRLF"));
+                    }
+                    pos += 1;
+                    self.state = if expected == b'\r' {
+                        ChunkState::DataLf
+                    } else {
+                        ChunkState::default()
+                    };
+                }
+                ChunkState::Trailers => {
+                    let before = self.trailer_block.len();
+                    let room = (MAX_TRAILER_BYTES + 1).saturating_sub(before);
+                    self.trailer_block
+                        .extend_from_slice(&rest[..rest.len().min(room)]);
+                    match self
+                        .trailer_scan
+                        .scan(&self.trailer_block, &TRAILER_CAPS)
+                        .map_err(trailer_error)?
+                    {
+                        None => pos += self.trailer_block.len() - before,
+                        Some(len) => {
+                            pos += len - before;
+                            self.trailer_block.truncate(len);
+                            self.trailers = parse_trailers(&self.trailer_block)?;
+                            self.trailer_block = Vec::new();
+                            self.state = ChunkState::Done;
+                        }
                     }
                 }
+                ChunkState::Done => break,
             }
         }
         Ok(pos)
+    }
+}
+
+/// The fields of a complete trailer section (its closing empty line included).
+fn parse_trailers(block: &[u8]) -> Result<Vec<(String, Vec<u8>)>, WireError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_TRAILERS];
+    match httparse::parse_headers(block, &mut slots) {
+        Ok(httparse::Status::Complete((_, fields))) => Ok(fields
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), h.value.to_vec()))
+            .collect()),
+        Ok(httparse::Status::Partial) => Err(WireError::bad("invalid trailers: incomplete")),
+        Err(e) => Err(WireError::bad(format!("invalid trailers: {e}"))),
     }
 }
 
@@ -438,8 +553,15 @@ mod tests {
         let many: String = (0..70).map(|i| format!("X-{i}: v\r\n")).collect();
         let raw = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert_eq!(parse_head(raw.as_bytes()).unwrap_err().status, 431);
-        let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_HEAD_BYTES + 10));
-        assert_eq!(parse_head(long.as_bytes()).unwrap_err().status, 431);
+        let long = format!("GET /{} HTTP/1.1\r\n", "a".repeat(MAX_REQUEST_LINE));
+        assert_eq!(parse_head(long.as_bytes()).unwrap_err().status, 414);
+        let big = format!(
+            "GET / HTTP/1.1\r\n{}",
+            "X-Big: 0123456789abcdef\r\n".repeat(MAX_HEAD_BYTES / 20)
+        );
+        assert_eq!(parse_head(big.as_bytes()).unwrap_err().status, 431);
+        let bare_lf = "GET / HTTP/1.1\nHost: x\n\n";
+        assert_eq!(parse_head(bare_lf.as_bytes()).unwrap_err().status, 400);
     }
 
     /// RFC 9112 §6 framing rules.
@@ -510,6 +632,163 @@ mod tests {
         assert!(bad.decode(b"zz\r\n", &mut Vec::new()).is_err());
         let mut bad = ChunkDecoder::default();
         assert!(bad.decode(b"1\r\nab", &mut Vec::new()).is_err());
+    }
+
+    /// What a request (head, then a chunked body) comes to: the head's method and target
+    /// and the bytes it took, the body's data and trailers, or the first error's status.
+    #[derive(Debug, PartialEq)]
+    enum Outcome {
+        /// Parsed: head, head length, data, trailers, bytes of the body.
+        Parsed(String, usize, Vec<u8>, Vec<(String, Vec<u8>)>, usize),
+        /// More bytes needed.
+        Incomplete,
+        /// Refused with this status.
+        Refused(u16),
+    }
+
+    /// Feeds `raw` in pieces ending at `cuts` (and at its end), as a connection would: a
+    /// head parser over the growing buffer, then a chunk decoder re-fed what it left.
+    fn feed(raw: &[u8], cuts: &[usize]) -> Outcome {
+        let mut ends: Vec<usize> = cuts.iter().copied().filter(|&c| c < raw.len()).collect();
+        ends.push(raw.len());
+        let mut parser = HeadParser::default();
+        let mut head: Option<(RequestHead, usize)> = None;
+        let mut decoder = ChunkDecoder::default();
+        let mut data = Vec::new();
+        let mut pos = 0;
+        for end in ends {
+            let buf = &raw[..end];
+            if head.is_none() {
+                match parser.parse(buf) {
+                    Ok(Some(parsed)) => {
+                        pos = parsed.1;
+                        head = Some(parsed);
+                    }
+                    Ok(None) => continue,
+                    Err(e) => return Outcome::Refused(e.status),
+                }
+            }
+            if pos < end {
+                match decoder.decode(&buf[pos..], &mut data) {
+                    Ok(used) => pos += used,
+                    Err(e) => return Outcome::Refused(e.status),
+                }
+            }
+            if decoder.is_done() {
+                break;
+            }
+        }
+        match head {
+            Some((h, len)) if decoder.is_done() => Outcome::Parsed(
+                format!("{} {}", h.method, h.target),
+                len,
+                data,
+                decoder.trailers,
+                pos - len,
+            ),
+            _ => Outcome::Incomplete,
+        }
+    }
+
+    /// A small deterministic generator (xorshift), for split points.
+    fn splits(seed: u64, len: usize, count: usize) -> Vec<usize> {
+        let mut x = seed | 1;
+        let mut cuts: Vec<usize> = (0..count)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % (len as u64 + 1)) as usize
+            })
+            .collect();
+        cuts.sort_unstable();
+        cuts
+    }
+
+    /// Segmentation independence: a request fed whole, a byte at a time, cut at every single
+    /// point, or cut at many random points comes to the same outcome, for well-formed and
+    /// hostile inputs alike.
+    #[test]
+    fn outcome_does_not_depend_on_segmentation() {
+        let head = "POST /2018-06-01/runtime/invocation/abc/response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+        let with = |body: &str| format!("{head}{body}").into_bytes();
+        let inputs: Vec<(Vec<u8>, Option<u16>)> = vec![
+            (
+                with("5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Error: e\r\n\r\nNEXT"),
+                None,
+            ),
+            (with("0\r\n\r\n"), None),
+            (
+                with(&format!("5;{}\r\nhello\r\n0\r\n\r\n", "e".repeat(1500))),
+                None,
+            ),
+            (
+                with(&format!("5;{}\r\nhello\r\n0\r\n\r\n", "e".repeat(5000))),
+                Some(400),
+            ),
+            (with("\r\nhello\r\n0\r\n\r\n"), Some(400)),
+            (with(";x\r\n\r\n"), Some(400)),
+            (with("5\nhello\r\n0\r\n\r\n"), Some(400)),
+            (with("5\r\nhelloXX0\r\n\r\n"), Some(400)),
+            (
+                with(&format!("0\r\nX-T: {}", "t".repeat(MAX_TRAILER_BYTES + 10))),
+                Some(431),
+            ),
+            (
+                with(&format!("0\r\n{}\r\n", "A: b\r\n".repeat(MAX_TRAILERS + 1))),
+                Some(431),
+            ),
+            (with("0\r\nBad Trailer\r\n\r\n"), Some(400)),
+            (
+                format!("GET /{} HTTP/1.1\r\n\r\n", "u".repeat(MAX_REQUEST_LINE)).into_bytes(),
+                Some(414),
+            ),
+            (
+                format!(
+                    "GET / HTTP/1.1\r\n{}\r\n",
+                    "H: v\r\n".repeat(MAX_HEADERS + 1)
+                )
+                .into_bytes(),
+                Some(431),
+            ),
+            (b"GET / HTTP/1.1\r\nHost: x\n\r\n".to_vec(), Some(400)),
+        ];
+        for (raw, refused) in inputs {
+            let whole = feed(&raw, &[]);
+            match refused {
+                Some(status) => assert_eq!(whole, Outcome::Refused(status), "{raw:?}"),
+                None => assert!(matches!(whole, Outcome::Parsed(..)), "{whole:?}"),
+            }
+            let bytewise: Vec<usize> = (1..raw.len()).collect();
+            assert_eq!(feed(&raw, &bytewise), whole, "byte by byte");
+            let step = (raw.len() / 300).max(1);
+            for cut in (1..raw.len()).step_by(step) {
+                assert_eq!(feed(&raw, &[cut]), whole, "cut at {cut}");
+            }
+            for seed in 1..40u64 {
+                let cuts = splits(seed, raw.len(), 12);
+                assert_eq!(feed(&raw, &cuts), whole, "cuts {cuts:?}");
+            }
+        }
+    }
+
+    /// A trailer line that never ends is refused once it passes the trailer cap, having
+    /// been scanned once: the decoder keeps only the section, never more than the cap.
+    #[test]
+    fn endless_trailer_line_is_refused_at_the_cap() {
+        let mut decoder = ChunkDecoder::default();
+        let mut out = Vec::new();
+        assert_eq!(decoder.decode(b"0\r\nX-Endless: ", &mut out), Ok(14));
+        let mut fed = 14;
+        let error = loop {
+            match decoder.decode(b"a", &mut out) {
+                Ok(1) => fed += 1,
+                Ok(n) => panic!("took {n} of 1 byte"),
+                Err(e) => break e,
+            }
+            assert!(decoder.trailer_block.len() <= MAX_TRAILER_BYTES + 1);
+        };
+        assert_eq!((error.status, fed), (431, 3 + MAX_TRAILER_BYTES));
     }
 
     /// Every registered code has its phrase; an unregistered one an empty phrase, never a
