@@ -91,6 +91,7 @@
 //! - `faults`: [`Faults`], [`Fault`], [`When`]: the faults to inject and their spec.
 //! - `route`: which Runtime API endpoint a method and path are for.
 //! - `wire`: sans-IO HTTP/1.1: heads, body framing, response bytes.
+//! - `fuzzing` (feature `fuzzing`, hidden): the checks of the `fuzz/` targets over `wire`.
 //! - `field_block`: the end of a request head or trailer section, found incrementally under caps.
 //! - `chunk_size`: a chunk size line (RFC 9112 §7.1), a byte at a time.
 //! - `limits`: the caps and timeouts of both ports (what `SECURITY.md` lists).
@@ -152,6 +153,9 @@ mod front;
 mod function_command;
 mod function_ref;
 mod function_url;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod init_error;
 mod invoke;

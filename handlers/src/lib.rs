@@ -100,6 +100,10 @@ pub mod http;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// The event types the typed request contexts and batch records come from, at the version
 /// this crate uses.
 #[cfg(any(

@@ -105,6 +105,10 @@ mod trace_env;
 mod work;
 mod worker;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use builder::DeferredBuilder;
 pub use client::{ApiError, Delivery, Operation};
 pub use config::{Config, ConfigError, FunctionConfig};
