@@ -39,6 +39,17 @@ fn last_value(pairs: &[(String, &[u8])], name: &str) -> Option<String> {
         .iter()
         .rev()
         .find(|(n, _)| n == name)
+        .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        .map(|v| v.trim().to_owned())
+}
+
+/// The last value of header `name`, read as best it can be (the request id: an event must
+/// still be answerable when its id is not UTF-8).
+fn last_value_lossy(pairs: &[(String, &[u8])], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
         .map(|(_, v)| String::from_utf8_lossy(v).trim().to_owned())
 }
 
@@ -56,7 +67,7 @@ fn optional(pairs: &[(String, &[u8])], name: &str) -> Option<String> {
 pub fn next_headers(data: &[u8]) {
     let pairs = header_pairs(data);
     let read = Invocation::from_headers(pairs.iter().map(|(n, v)| (n.as_str(), *v)));
-    let sent_id = optional(&pairs, protocol::REQUEST_ID);
+    let sent_id = last_value_lossy(&pairs, protocol::REQUEST_ID).filter(|v| !v.is_empty());
     let Some(invocation) = read else {
         assert!(
             sent_id.is_none(),
