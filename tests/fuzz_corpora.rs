@@ -1,7 +1,7 @@
 //! Every input of the fuzz targets' corpora (`fuzz/corpus/<target>/`, seeds and the crashes
 //! found, kept as regressions) replayed through the check the target runs, on stable Rust:
 //! the checks keep compiling and the seeds keep passing without nightly or cargo-fuzz.
-//! TESTING.md says how to run the targets themselves.
+//! `fuzz/run.sh` runs the targets themselves (its header says how).
 
 use std::path::PathBuf;
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long the whole scenario may take before the test fails (a guard, not a wait).
@@ -43,9 +43,10 @@ fn echo_example() -> PathBuf {
         .expect("cargo reports the echo executable")
 }
 
-/// A child's output, collected as it is written.
+/// A child's output, collected as it is written; the condition variable is signalled at
+/// each new line.
 #[derive(Clone, Default)]
-struct Collected(Arc<Mutex<String>>);
+struct Collected(Arc<(Mutex<String>, Condvar)>);
 
 impl Collected {
     /// Collects `stream` on a thread of its own.
@@ -55,9 +56,11 @@ impl Collected {
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
                 let Ok(line) = line else { break };
-                let mut text = into.0.lock().unwrap_or_else(|e| e.into_inner());
+                let (text, grew) = &*into.0;
+                let mut text = text.lock().unwrap_or_else(|e| e.into_inner());
                 text.push_str(&line);
                 text.push('\n');
+                grew.notify_all();
             }
         });
         collected
@@ -65,18 +68,24 @@ impl Collected {
 
     /// The output so far.
     fn text(&self) -> String {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.0.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Waits until the output contains `needle` (polled, with the guard as deadline).
+    /// Waits until the output contains `needle` (woken at each new line, with the guard as
+    /// deadline).
     fn wait_for(&self, needle: &str, deadline: Instant) -> String {
+        let (text, grew) = &*self.0;
+        let mut text = text.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            let text = self.text();
             if text.contains(needle) {
-                return text;
+                return text.clone();
             }
-            assert!(Instant::now() < deadline, "no {needle:?} in:\n{text}");
-            std::thread::sleep(Duration::from_millis(10));
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "no {needle:?} in:\n{text}");
+            text = grew
+                .wait_timeout(text, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }

@@ -92,13 +92,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
                         budget_end: None,
                         error: None,
                     };
-                    let mut carry = Carry {
-                        worker: &mut worker,
-                        detached: &sandbox.detached,
-                        sink: settings.sink.as_ref(),
-                        sandbox,
-                        margin: settings.margin,
-                    };
+                    let mut carry = carry(&mut worker, sandbox, settings);
                     crate::work::Work::default().abandon(deferred, &mut carry, &why);
                 }
                 return e;
@@ -152,13 +146,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
                 // The loop stops: the closures registered never run, and each is handed off
                 // rather than lost (`docs/runtime-api.md` §11).
                 let why = format!("the loop stopped before it could run: {fatal}");
-                let mut carry = Carry {
-                    worker: &mut worker,
-                    detached: &sandbox.detached,
-                    sink: settings.sink.as_ref(),
-                    sandbox,
-                    margin: settings.margin,
-                };
+                let mut carry = carry(&mut worker, sandbox, settings);
                 work.abandon(ctx.deferred_for(None, None), &mut carry, &why);
                 sandbox.ended(&id);
                 return fatal;
@@ -171,13 +159,7 @@ pub(crate) fn serve<H: Handler<M>, M>(
         let deferred = if work.is_empty() && sandbox.carried().is_empty() {
             DeferredSummary::default()
         } else {
-            let mut carry = Carry {
-                worker: &mut worker,
-                detached: &sandbox.detached,
-                sink: settings.sink.as_ref(),
-                sandbox,
-                margin: settings.margin,
-            };
+            let mut carry = carry(&mut worker, sandbox, settings);
             work.finish(
                 ctx.deferred_for(error.clone(), Some(answered_at)),
                 &mut carry,
@@ -206,6 +188,21 @@ pub(crate) fn serve<H: Handler<M>, M>(
 }
 
 /// Decodes the event and calls the handler, with panics caught (§9 #16).
+/// What finishing (or abandoning) an invocation's deferred work needs from the loop.
+fn carry<'a>(
+    worker: &'a mut Option<Worker>,
+    sandbox: &'a Sandbox,
+    settings: &'a Settings,
+) -> Carry<'a> {
+    Carry {
+        worker,
+        detached: &sandbox.detached,
+        sink: settings.sink.as_ref(),
+        sandbox,
+        margin: settings.margin,
+    }
+}
+
 fn call<H: Handler<M>, M>(
     handler: &mut H,
     payload: &mut Vec<u8>,

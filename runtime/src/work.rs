@@ -29,6 +29,31 @@ pub(crate) struct Carry<'a> {
     pub(crate) margin: Duration,
 }
 
+/// The deferred facts a task runs under: carried work keeps its own request id, with this
+/// invocation's budget.
+fn own_deferred(task: &Task, deferred: &Arc<Deferred>) -> Arc<Deferred> {
+    match &task.carried_from {
+        Some(origin) => Arc::new(Deferred {
+            request_id: origin.clone(),
+            ..(**deferred).clone()
+        }),
+        None => deferred.clone(),
+    }
+}
+
+/// Hands each of `hand_offs` to the sink (or its log line), counting them in `summary`.
+fn hand_over_all(
+    hand_offs: Vec<HandOff>,
+    deferred: &Arc<Deferred>,
+    carry: &mut Carry<'_>,
+    summary: &mut DeferredSummary,
+) {
+    for hand_off in hand_offs {
+        summary.handed_off += 1;
+        hand_over(hand_off, deferred, carry);
+    }
+}
+
 /// A spawned closure's result: its index among the invocation's spawns, and how it ended.
 type SpawnResult = (usize, Finished);
 
@@ -141,14 +166,7 @@ impl Work {
         let total = tasks.len();
         for (index, task) in tasks.into_iter().enumerate() {
             let plan = task.plan.clone();
-            // Carried work keeps its own request id, with this invocation's budget.
-            let own = match &task.carried_from {
-                Some(origin) => Arc::new(Deferred {
-                    request_id: origin.clone(),
-                    ..(*deferred).clone()
-                }),
-                None => deferred.clone(),
-            };
+            let own = own_deferred(&task, &deferred);
             let carried = task.carried_from.is_some();
             let ended = run_one(task, &own, carry);
             let label = format!("deferred work {}/{total} {}", index + 1, plan.name);
@@ -164,10 +182,7 @@ impl Work {
             );
         }
         self.join_spawned(&deferred, carry, &mut summary, &mut hand_offs);
-        for hand_off in hand_offs {
-            summary.handed_off += 1;
-            hand_over(hand_off, &deferred, carry);
-        }
+        hand_over_all(hand_offs, &deferred, carry, &mut summary);
         summary.answer_to_done = deferred
             .answered_at
             .map(|at| at.elapsed())
@@ -207,13 +222,7 @@ impl Work {
             .collect();
         let total = tasks.len();
         for (index, task) in tasks.into_iter().enumerate() {
-            let own = match &task.carried_from {
-                Some(origin) => Arc::new(Deferred {
-                    request_id: origin.clone(),
-                    ..(*deferred).clone()
-                }),
-                None => deferred.clone(),
-            };
+            let own = own_deferred(&task, &deferred);
             let label = format!("deferred work {}/{total} {}", index + 1, task.plan.name);
             let ended = Ended::NotStarted(None, why.to_owned());
             settle(
@@ -228,10 +237,7 @@ impl Work {
             );
         }
         self.join_spawned(&deferred, carry, &mut summary, &mut hand_offs);
-        for hand_off in hand_offs {
-            summary.handed_off += 1;
-            hand_over(hand_off, &deferred, carry);
-        }
+        hand_over_all(hand_offs, &deferred, carry, &mut summary);
         if summary.total() > 0 {
             log::warn!("deferred work: {summary}");
         }
