@@ -212,3 +212,72 @@ fn accept_loop_at_the_descriptor_limit_logs_once_and_recovers() {
         "one line per episode:\n{text}"
     );
 }
+
+/// Starts `coda run --port 0 [extra…] -- echo` and returns it with its stderr once the
+/// banner is out, and the front's address from the banner.
+fn started(extra: &[&str], deadline: Instant) -> (Running, Collected, String) {
+    let echo = echo_example();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coda"))
+        .args(["run", "--port", "0"])
+        .args(extra)
+        .arg("--")
+        .arg(&echo)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("coda starts");
+    let stderr = Collected::from(child.stderr.take().expect("stderr"));
+    let running = Running(child);
+    let banner = stderr.wait_for("--url http://", deadline);
+    let front = banner
+        .split("--url http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the front's address")
+        .to_owned();
+    (running, stderr, front)
+}
+
+/// Row: the emulator listens on loopback unless told otherwise, and warns loudly then.
+/// `--listen 0.0.0.0` prints one warning per port (the Runtime API's and the front's), naming
+/// the address and SECURITY.md, and still serves; without `--listen` there is no warning.
+#[test]
+fn listening_beyond_loopback_is_warned_about_and_loopback_is_not() {
+    let deadline = Instant::now() + GUARD;
+    const WARNING: &str = "beyond this machine";
+
+    let (_running, stderr, front) = started(&["--listen", "0.0.0.0"], deadline);
+    let text = stderr.text();
+    let warnings: Vec<&str> = text.lines().filter(|l| l.contains(WARNING)).collect();
+    assert_eq!(warnings.len(), 2, "one warning per port:\n{text}");
+    for line in &warnings {
+        assert!(line.contains("warning"), "{line}");
+        assert!(line.contains("0.0.0.0:"), "{line}");
+        assert!(line.contains("no authentication"), "{line}");
+        assert!(line.contains("SECURITY.md"), "{line}");
+    }
+    let port = front.rsplit(':').next().expect("a port");
+    assert!(
+        warnings.iter().any(|l| l.contains(&format!("0.0.0.0:{port}"))),
+        "the front's address {front} is named:\n{text}"
+    );
+    // Bound on every address, so loopback reaches it too.
+    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
+    stream.set_read_timeout(Some(GUARD)).expect("read timeout");
+    stream
+        .write_all(
+            b"POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n\
+              Connection: close\r\nContent-Length: 7\r\n\r\n{\"b\":2}",
+        )
+        .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("{\"b\":2}"), "{answer}");
+
+    let (_quiet, stderr, front) = started(&[], deadline);
+    assert!(front.starts_with("127.0.0.1:"), "{front}");
+    let text = stderr.text();
+    assert!(!text.contains(WARNING), "a loopback emulator warns:\n{text}");
+}
