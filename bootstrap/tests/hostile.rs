@@ -259,7 +259,9 @@ fn listening_beyond_loopback_is_warned_about_and_loopback_is_not() {
     }
     let port = front.rsplit(':').next().expect("a port");
     assert!(
-        warnings.iter().any(|l| l.contains(&format!("0.0.0.0:{port}"))),
+        warnings
+            .iter()
+            .any(|l| l.contains(&format!("0.0.0.0:{port}"))),
         "the front's address {front} is named:\n{text}"
     );
     // Bound on every address, so loopback reaches it too.
@@ -279,5 +281,8 @@ fn listening_beyond_loopback_is_warned_about_and_loopback_is_not() {
     let (_quiet, stderr, front) = started(&[], deadline);
     assert!(front.starts_with("127.0.0.1:"), "{front}");
     let text = stderr.text();
-    assert!(!text.contains(WARNING), "a loopback emulator warns:\n{text}");
+    assert!(
+        !text.contains(WARNING),
+        "a loopback emulator warns:\n{text}"
+    );
 }

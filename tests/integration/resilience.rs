@@ -136,7 +136,9 @@ fn retries_are_cut_by_the_budget() {
 
 /// Each kind of job that cannot finish reaches the sink: failed, panicked, overran (detached at
 /// the budget) and skipped (its turn came after the budget was spent); a dropped one is only
-/// counted.
+/// counted. The margin is wide (600 ms, so the sinks have 300 ms after the budget): on a
+/// loaded machine a new deferred-work thread can take tens of milliseconds to start, and a
+/// sink that cannot start in time is logged instead of called.
 #[test]
 fn every_kind_of_unfinished_job_reaches_the_sink() {
     let (sink, handed) = sink();
@@ -145,7 +147,7 @@ fn every_kind_of_unfinished_job_reaches_the_sink() {
     let served = serve_with(
         Emulator::builder(),
         |r| {
-            r.deferred_margin(Duration::from_millis(100))
+            r.deferred_margin(Duration::from_millis(600))
                 .on_unfinished(sink)
         },
         move |_: Value, ctx: &mut Context| {
@@ -166,7 +168,7 @@ fn every_kind_of_unfinished_job_reaches_the_sink() {
     );
     served
         .emulator
-        .invoke(Invoke::new("{}").deadline_in(Duration::from_millis(500)))
+        .invoke(Invoke::new("{}").deadline_in(Duration::from_millis(2000)))
         .finished(LIMIT)
         .unwrap();
     let report = served.report();
