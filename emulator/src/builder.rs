@@ -191,7 +191,9 @@ impl EmulatorBuilder {
 
     /// How long a request body sent to the invoke front may pause between two reads
     /// (default 30 s); a longer pause is answered `408 RequestTimeout` and the connection
-    /// closed. The Runtime API port has none: a streamed `/response` may pause for minutes.
+    /// closed. The same bound applies to one write of an answer: a caller that stops reading
+    /// for longer is let go (its connection closed, its place under the connection cap
+    /// freed). The Runtime API port has none: a streamed `/response` may pause for minutes.
     pub fn body_timeout(mut self, limit: Duration) -> Self {
         self.settings.listeners.front.body = Some(limit.max(Duration::from_millis(1)));
         self

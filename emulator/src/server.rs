@@ -214,6 +214,13 @@ fn refuse(mut stream: TcpStream, port: &str, cap: usize) {
 /// Serves requests on one connection until either side ends it.
 fn serve_connection(stream: TcpStream, shared: &Arc<Shared>, serves: Listener) {
     let _ = stream.set_nodelay(true);
+    // A client that stops reading its answer (the socket's send buffer full) for as long as
+    // a body may pause is gone: the write fails and the connection, and its place under the
+    // cap, are freed. The Runtime API port has no body timeout (a frozen runtime reads
+    // nothing), so its writes wait.
+    if let Some(pause) = serves.policy.body {
+        let _ = stream.set_write_timeout(Some(pause));
+    }
     let id = CONNECTION_IDS.fetch_add(1, Ordering::Relaxed);
     shared.track(id, &stream);
     let mut conn = Conn::new(stream, serves.policy);

@@ -357,3 +357,70 @@ fn idle_front_connection_closes_but_runtime_connection_stays() {
     // ...and the Runtime API connection, idle for at least as long, is still served.
     assert_eq!(exchange(&mut runtime, UNKNOWN).status, 404);
 }
+
+/// Row: a caller that stops reading its answer is a slow connection too. The front's writes
+/// wait at most the body timeout; then the connection, and its place under the cap, are
+/// freed. With the front capped at one connection, a caller that never reads a 6 MB answer
+/// (more than the socket buffers hold) would keep every other caller at 503 for good.
+#[test]
+fn a_caller_that_stops_reading_is_let_go() {
+    let emulator = Emulator::builder()
+        .body_timeout(SHORT)
+        .max_front_connections(1)
+        .front(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .start()
+        .unwrap();
+    let front = emulator.front_addr().unwrap();
+    let mut stalled = connect(front);
+    stalled
+        .write_all(
+            b"POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n\
+              Content-Length: 2\r\n\r\n{}",
+        )
+        .unwrap();
+    // The runtime's side, raw: the event, then an answer of 6 MB (the buffered limit).
+    let mut runtime = connect(emulator.addr());
+    let id = next(&mut runtime);
+    let body = format!("\"{}\"", "a".repeat(6 * 1024 * 1024 - 2));
+    let post = format!(
+        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: x\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    assert_eq!(exchange(&mut runtime, post.as_bytes()).status, 202);
+    // The stalled caller holds the one place until its write times out; then a new caller
+    // is served (a 404 for an unknown function, rather than the cap's 503).
+    let deadline = Instant::now() + GUARD;
+    loop {
+        let mut stream = connect(front);
+        stream
+            .write_all(
+                b"POST /2015-03-31/functions/nope/invocations HTTP/1.1\r\nHost: x\r\n\
+                  Content-Length: 2\r\n\r\n{}",
+            )
+            .unwrap();
+        let response = read_response(&mut stream);
+        if response.status == 404 {
+            break;
+        }
+        assert_eq!(response.status, 503, "{response:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the stalled caller kept its place"
+        );
+        std::thread::yield_now();
+    }
+    // What the stalled caller gets is its answer's start, then the end of the connection.
+    let mut got = Vec::new();
+    let _ = stalled.read_to_end(&mut got);
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        &got[..got.len().min(64)]
+    );
+    assert!(
+        got.len() < body.len(),
+        "the whole answer went out: {} bytes",
+        got.len()
+    );
+}
