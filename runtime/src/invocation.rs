@@ -65,7 +65,8 @@ impl Invocation {
         let mut deadline = None;
         for (name, raw) in headers {
             // A value that is not UTF-8 cannot be Lambda's (its values are ASCII): any header
-            // but the request id is read as absent, with a warning naming it (§11 #12). The
+            // but the request id is read as absent, with a warning naming it (§11 #12); sent
+            // twice, the last one wins, so it also clears what an earlier copy set. The
             // request id is kept as best it can be read, so the event can still be answered.
             if name != protocol::REQUEST_ID && std::str::from_utf8(raw).is_err() {
                 if is_known(name) {
@@ -73,6 +74,17 @@ impl Invocation {
                         "the {name} header is not UTF-8 ({} bytes): treated as absent",
                         raw.len()
                     ));
+                }
+                match name {
+                    protocol::DEADLINE_MS => deadline = None,
+                    protocol::FUNCTION_ARN => inv.function_arn.clear(),
+                    protocol::TRACE_ID => inv.trace_id = None,
+                    protocol::CLIENT_CONTEXT => inv.client_context = None,
+                    protocol::COGNITO_IDENTITY => inv.cognito_identity = None,
+                    protocol::TENANT_ID => inv.tenant_id = None,
+                    protocol::INVOCATION_ID => inv.invocation_id = None,
+                    "content-type" => inv.content_type = None,
+                    _ => {}
                 }
                 continue;
             }
@@ -218,6 +230,29 @@ mod tests {
                 "the lambda-runtime-trace-id header is not UTF-8 (10 bytes): treated as absent"
             ) && warnings.contains("lambda-runtime-client-context"),
             "{warnings}"
+        );
+    }
+
+    /// Sent twice, the last copy wins, also when it is the one that is not UTF-8: the field
+    /// is then absent, not the earlier copy's value (found by the `next_headers` fuzz target).
+    #[test]
+    fn a_last_copy_that_is_not_utf8_clears_the_field() {
+        let headers: [(&str, &[u8]); 7] = [
+            (protocol::REQUEST_ID, b"r-1"),
+            (protocol::DEADLINE_MS, b"1700000000000"),
+            (protocol::DEADLINE_MS, b"17\xff"),
+            (protocol::TRACE_ID, b"Root=1-a"),
+            (protocol::TRACE_ID, b"Root=1-\x80"),
+            (protocol::CLIENT_CONTEXT, b"{\xff}"),
+            (protocol::CLIENT_CONTEXT, b"{}"),
+        ];
+        let inv = Invocation::from_headers(headers.into_iter()).unwrap();
+        assert_eq!(inv.trace_id, None);
+        assert_eq!(inv.deadline_ms, None);
+        assert_eq!(
+            inv.client_context.as_deref(),
+            Some("{}"),
+            "a valid last copy stays"
         );
     }
 }
