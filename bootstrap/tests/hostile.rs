@@ -129,6 +129,23 @@ fn answered_connection(front: &str, stop: &dyn Fn() -> bool) -> Option<TcpStream
     }
 }
 
+/// Invokes the `echo` function behind the front at `addr` with `payload` (JSON) on a new
+/// connection, and checks that the answer is 200 with the payload as its body.
+fn assert_echoed(addr: &str, payload: &str) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(GUARD)).expect("read timeout");
+    let request = format!(
+        "POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with(payload), "{answer}");
+}
+
 /// Row: at the file-descriptor limit the accept loop logs one clear line (the limit, what to
 /// do), does not take the connection, and recovers when descriptors are freed: the held
 /// connections close, and an invocation then succeeds.
@@ -192,18 +209,7 @@ fn accept_loop_at_the_descriptor_limit_logs_once_and_recovers() {
             stderr.text()
         );
     }
-    let mut stream = TcpStream::connect(&front).expect("connect");
-    stream.set_read_timeout(Some(GUARD)).expect("read timeout");
-    stream
-        .write_all(
-            b"POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n\
-              Connection: close\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
-        )
-        .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("the answer");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.ends_with("{\"a\":1}"), "{answer}");
+    assert_echoed(&front, r#"{"a":1}"#);
 
     let text = stderr.wait_for("accepts connections again", deadline);
     assert_eq!(
@@ -265,18 +271,7 @@ fn listening_beyond_loopback_is_warned_about_and_loopback_is_not() {
         "the front's address {front} is named:\n{text}"
     );
     // Bound on every address, so loopback reaches it too.
-    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("connect");
-    stream.set_read_timeout(Some(GUARD)).expect("read timeout");
-    stream
-        .write_all(
-            b"POST /2015-03-31/functions/function/invocations HTTP/1.1\r\nHost: x\r\n\
-              Connection: close\r\nContent-Length: 7\r\n\r\n{\"b\":2}",
-        )
-        .expect("send");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("the answer");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(answer.ends_with("{\"b\":2}"), "{answer}");
+    assert_echoed(&format!("127.0.0.1:{port}"), r#"{"b":2}"#);
 
     let (_quiet, stderr, front) = started(&[], deadline);
     assert!(front.starts_with("127.0.0.1:"), "{front}");
