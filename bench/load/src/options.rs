@@ -21,9 +21,9 @@ usage:
   X-Amzn-Trace-Id of its own. Checks [auto: from the first answer's shape]: `echo`, the answer
   is the event byte for byte; `trace`, the answer's trace_id has the Root sent and every
   request_id is distinct. A 429 is retried as AWS SDKs retry a throttle: after a pause drawn
-  at random up to US microseconds [1000], the bound doubling with each 429 of the invocation
-  up to CAP [64000] (exponential back-off with full jitter; CAP = US: a fixed pause; US = 0: a
-  yield); a connection error or another status up to 3 times. Every K measured invocations [0: never]
+  at random up to US microseconds [50000], the bound doubling with each 429 of the invocation
+  up to CAP [1000000] (exponential back-off with full jitter; CAP = US: a fixed pause; US = 0:
+  a yield), for up to 60 s; a connection error or another status up to 3 times. Every K measured invocations [0: never]
   a line of memory figures. The report goes to stderr, one JSON line of figures to stdout;
   coda's own output goes to FILE [dropped]. Exit status: 0 when nothing was lost or
   mismatched, 1 otherwise, 2 when the run could not take place.
@@ -97,8 +97,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Option<Options>
     let mut payload_bytes = 64;
     let mut sleep_ms = None;
     let mut check = Check::Auto;
-    let mut retry_pause = Duration::from_millis(1);
-    let mut retry_cap = Duration::from_millis(64);
+    let mut retry_pause = Duration::from_millis(50);
+    let mut retry_cap = Duration::from_secs(1);
     let mut label = None;
     let mut log = None;
     let mut command = Vec::new();
