@@ -66,33 +66,20 @@ impl Invocation {
         for (name, raw) in headers {
             // A value that is not UTF-8 cannot be Lambda's (its values are ASCII): any header
             // but the request id is read as absent, with a warning naming it (§11 #12); sent
-            // twice, the last one wins, so it also clears what an earlier copy set. The
+            // twice, the last copy wins, so it also clears what an earlier copy set. The
             // request id is kept as best it can be read, so the event can still be answered.
-            if name != protocol::REQUEST_ID && std::str::from_utf8(raw).is_err() {
-                if is_known(name) {
-                    inv.warnings.push(format!(
-                        "the {name} header is not UTF-8 ({} bytes): treated as absent",
-                        raw.len()
-                    ));
-                }
-                match name {
-                    protocol::DEADLINE_MS => deadline = None,
-                    protocol::FUNCTION_ARN => inv.function_arn.clear(),
-                    protocol::TRACE_ID => inv.trace_id = None,
-                    protocol::CLIENT_CONTEXT => inv.client_context = None,
-                    protocol::COGNITO_IDENTITY => inv.cognito_identity = None,
-                    protocol::TENANT_ID => inv.tenant_id = None,
-                    protocol::INVOCATION_ID => inv.invocation_id = None,
-                    "content-type" => inv.content_type = None,
-                    _ => {}
-                }
-                continue;
+            let absent = name != protocol::REQUEST_ID && std::str::from_utf8(raw).is_err();
+            if absent && is_known(name) {
+                inv.warnings.push(format!(
+                    "the {name} header is not UTF-8 ({} bytes): treated as absent",
+                    raw.len()
+                ));
             }
-            let value = text(raw);
+            let value = if absent { Cow::Borrowed("") } else { text(raw) };
             let optional = || Some(value.clone().into_owned()).filter(|v| !v.is_empty());
             match name {
                 protocol::REQUEST_ID => request_id = Some(value.clone()).filter(|v| !v.is_empty()),
-                protocol::DEADLINE_MS => deadline = Some(value.clone()),
+                protocol::DEADLINE_MS => deadline = (!absent).then(|| value.clone()),
                 protocol::FUNCTION_ARN => inv.function_arn = value.clone().into_owned(),
                 protocol::TRACE_ID => inv.trace_id = optional(),
                 protocol::CLIENT_CONTEXT => inv.client_context = optional(),
