@@ -24,6 +24,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/machine.sh
+. "$ROOT/bench/machine.sh"
 WORK=${CODA_BENCH_WORK:-/tmp/coda-bench}
 NS=${NS:-1 2 4 8}
 ROUNDS=${ROUNDS:-3}
@@ -59,13 +61,7 @@ BENCH=$(cd "$ROOT" && CARGO_TARGET_DIR=$WORK/coda-bench cargo bench -q --no-run 
 declare -A BIN=([coda]=$WORK/coda/release/concurrent [anchor]=$WORK/anchor-concurrent/release/anchor-concurrent)
 
 {
-  echo "date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "machine: $(uname -srmv)"
-  echo "cpus: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "rustc: $(rustc --version)"
-  echo "coda: $(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo '?')" \
-    "($(git -C "$ROOT" status --porcelain 2> /dev/null | wc -l) paths differ from it)"
+  machine_lines "$ROOT"
   echo "settings: NS='$NS' ROUNDS=$ROUNDS PER_CALLER=$PER_CALLER WARM_UP=$WARM_UP SLEEP_MS=$SLEEP_MS RETRY_PER_CALLER=$RETRY_PER_CALLER"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"

@@ -22,6 +22,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/machine.sh
+. "$ROOT/bench/machine.sh"
 WORK=${CODA_BENCH_WORK:-/tmp/coda-bench}
 QUICK=${BENCH_QUICK:-0}
 if [ "$QUICK" = 1 ]; then CG_LO=${CG_LO:-200}; CG_HI=${CG_HI:-2000}; else CG_LO=${CG_LO:-1000}; CG_HI=${CG_HI:-10000}; fi
@@ -64,12 +66,7 @@ declare -A SIZE_BIN=(
 )
 
 {
-  echo "date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "machine: $(uname -srmv)"
-  echo "cpus: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "rustc: $(rustc --version)"
-  echo "coda: $(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo '?')" \
-    "($(git -C "$ROOT" status --porcelain 2> /dev/null | wc -l) paths differ from it)"
+  machine_lines "$ROOT"
   echo "event: $EVENT ($(stat -c %s "$EVENT") bytes)  CG=$CG_LO/$CG_HI"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"

@@ -27,6 +27,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/machine.sh
+. "$ROOT/bench/machine.sh"
 KIT=${CODA_BENCH_KIT:-}
 WORK=${CODA_BENCH_WORK:-/tmp/coda-bench}
 QUICK=${BENCH_QUICK:-0}
@@ -115,13 +117,7 @@ ANCHOR=$ANCHOR_TARGET/release/anchor-echo
 declare -A BIN=([ours]=$OURS [floor]=$FLOOR [anchor]=$ANCHOR [stream]=$STREAM)
 
 {
-  echo "date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "machine: $(uname -srmv)"
-  echo "cpus: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "rustc: $(rustc --version)"
-  echo "coda: $(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo '?')" \
-    "($(git -C "$ROOT" status --porcelain 2> /dev/null | wc -l) paths differ from it)"
+  machine_lines "$ROOT"
   echo "instruments: $INSTRUMENTS"
   echo "mode: $([ "$q" = 1 ] && echo quick || echo full)  TP_RUNS=$TP_RUNS TP_N=$TP_N" \
     "COLD_RUNS=$COLD_RUNS CG=$CG_LO/$CG_HI MEM_RUNS=$MEM_RUNS MEM=$MEM_LO/$MEM_HI" \

@@ -21,6 +21,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/machine.sh
+. "$ROOT/bench/machine.sh"
 INVOCATIONS=${INVOCATIONS:-1000000}
 CALLERS=${CALLERS:-8}
 SAMPLE_EVERY=${SAMPLE_EVERY:-$((INVOCATIONS / 10))}
@@ -42,13 +44,7 @@ TARGET=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps | jq -r .targ
 BIN=$TARGET/release
 
 {
-  echo "date (UTC): $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "machine: $(uname -srmv)"
-  echo "cpus: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
-  echo "rustc: $(rustc --version)"
-  echo "coda: $(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo '?')" \
-    "($(git -C "$ROOT" status --porcelain 2> /dev/null | wc -l) paths differ from it)"
+  machine_lines "$ROOT"
   echo "settings: INVOCATIONS=$INVOCATIONS CALLERS=$CALLERS SAMPLE_EVERY=$SAMPLE_EVERY WARM_UP=$WARM_UP FLAT_KB=$FLAT_KB"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } > "$OUT/machine.txt"

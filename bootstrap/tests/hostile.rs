@@ -90,6 +90,18 @@ impl Collected {
     }
 }
 
+/// The invoke front's address, from the banner `coda run` prints on stderr once the
+/// function is ready (`--url http://127.0.0.1:P`).
+fn front_address(stderr: &Collected, deadline: Instant) -> String {
+    let banner = stderr.wait_for("--url http://", deadline);
+    banner
+        .split("--url http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the front's address")
+        .to_owned()
+}
+
 /// Kills the child when the test ends, however it ends.
 struct Running(Child);
 
@@ -169,14 +181,7 @@ fn accept_loop_at_the_descriptor_limit_logs_once_and_recovers() {
     let _running = Running(child);
     let deadline = Instant::now() + GUARD;
 
-    // The banner (on stderr) names the front's address (`--url http://127.0.0.1:P`).
-    let banner = stderr.wait_for("--url http://", deadline);
-    let front = banner
-        .split("--url http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the front's address")
-        .to_owned();
+    let front = front_address(&stderr, deadline);
 
     // Connections, each answered, until the emulator runs out of descriptors and says so.
     const NEEDLE: &str = "cannot accept connections";
@@ -235,13 +240,7 @@ fn started(extra: &[&str], deadline: Instant) -> (Running, Collected, String) {
         .expect("coda starts");
     let stderr = Collected::from(child.stderr.take().expect("stderr"));
     let running = Running(child);
-    let banner = stderr.wait_for("--url http://", deadline);
-    let front = banner
-        .split("--url http://")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the front's address")
-        .to_owned();
+    let front = front_address(&stderr, deadline);
     (running, stderr, front)
 }
 

@@ -9,37 +9,15 @@ use std::time::{Duration, Instant};
 
 use coda_emulator::{Emulator, Invoke};
 
+#[path = "support/response.rs"]
+mod response;
+use response::Response;
+
 /// How long any single read may block before the test fails (a guard, not a wait).
 const GUARD: Duration = Duration::from_secs(10);
 
 /// A short timeout for the builder's head, idle and body settings.
 const SHORT: Duration = Duration::from_millis(200);
-
-/// A response as read off the socket.
-#[derive(Debug)]
-struct Response {
-    /// The status code.
-    status: u16,
-    /// Header names lowercase, values as sent.
-    headers: Vec<(String, String)>,
-    /// The body (by `Content-Length`).
-    body: Vec<u8>,
-}
-
-impl Response {
-    /// The first value of header `name` (lowercase).
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as JSON.
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
-    }
-}
 
 /// A connection with the guard timeout.
 fn connect(addr: SocketAddr) -> TcpStream {

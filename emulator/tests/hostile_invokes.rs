@@ -18,6 +18,10 @@ use coda_emulator::{Emulator, EmulatorBuilder, Ending, Invoke};
 use coda_lambda::{Context, Diagnostic, Runtime};
 use serde_json::{Value, json};
 
+#[path = "support/response.rs"]
+mod response;
+use response::Response;
+
 /// How long any wait may take before the test fails.
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -64,27 +68,6 @@ fn serve(builder: EmulatorBuilder) -> Served {
         emulator,
         front,
         thread: Some(thread),
-    }
-}
-
-/// A response read off the front.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 }
 
